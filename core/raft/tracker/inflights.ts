@@ -46,6 +46,11 @@ export class Inflights {
     if (this.countNow === 0) this.start = 0
   }
 
+  /** Frees the oldest message: a heartbeat answer proves the follower is alive, so let one more through. */
+  freeFirstOne(): void {
+    if (this.countNow > 0) this.freeLE(this.indexes[this.start]!)
+  }
+
   full(): boolean {
     return this.countNow === this.sizeMax || (this.bytesMax > 0 && this.bytesNow >= this.bytesMax)
   }
