@@ -1,0 +1,106 @@
+// Db over one RocksDB directory, through @nxtedition/rocksdb. Facts about the binding that shape this:
+// - A write batch is applied on the calling thread (there is no async write), so a synced batch holds
+//   the event loop for one fsync. Batching many proposals per fsync (group commit) is what keeps that
+//   cheap; see DESIGN.md.
+// - There is no explicit snapshot handle, but every RocksDB iterator reads from an implicit snapshot
+//   taken when it is created. iterate() creates its iterator at the call, so one iteration is one
+//   consistent read view: the way to take a snapshot of the keyspace while writes go on.
+// - RocksDB replays its write-ahead log on open and drops a torn tail batch whole, so batches are
+//   atomic across a crash; our own checksums (record.ts) guard the values themselves.
+
+import { RocksLevel } from '@nxtedition/rocksdb'
+import type { RocksRange } from '@nxtedition/rocksdb'
+import { iterateChunkBytesMax, iterateChunkRowsMax } from './db.ts'
+import type { Db, KeyRange, KeyValue, WriteOptions } from './db.ts'
+import type { WriteBatch } from './write-batch.ts'
+
+export interface RocksDbOptions {
+  /** Bytes of memtables before RocksDB flushes to a table file; RocksDB's default here is 256 MiB. */
+  memtableBytesMax?: number
+  /** RocksDB background threads (flush and compaction); default half the cores. */
+  backgroundThreads?: number
+}
+
+export class RocksDb implements Db {
+  private constructor(
+    private readonly level: RocksLevel,
+    /** The directory holding the database. */
+    readonly path: string,
+  ) {}
+
+  /** Opens (creating if missing) the database in directory `path`. Fails if another handle holds it. */
+  static async open(path: string, options: RocksDbOptions = {}): Promise<RocksDb> {
+    const level = new RocksLevel(path, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
+    await level.open({
+      createIfMissing: true,
+      errorIfExists: false,
+      ...(options.memtableBytesMax === undefined ? {} : { memtableMemoryBudget: options.memtableBytesMax }),
+      ...(options.backgroundThreads === undefined ? {} : { parallelism: options.backgroundThreads }),
+    })
+    return new RocksDb(level, path)
+  }
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const [value] = await this.level.getMany([key])
+    return value
+  }
+
+  getSync(key: Uint8Array): Uint8Array | undefined {
+    const [value] = this.level._getManySync([key], {})
+    return value ?? undefined
+  }
+
+  async write(batch: WriteBatch, options: WriteOptions): Promise<void> {
+    batch.claim()
+    const ops = batch.ops.map((op) => (op.type === 'put' ? { type: op.type, key: op.key, value: op.value } : op))
+    await this.level.batch(ops, { sync: options.sync })
+    batch.runAfterWrite()
+  }
+
+  iterate(range: KeyRange): AsyncGenerator<KeyValue, void, undefined> {
+    // Created here, not inside the generator, so the read view is taken at the call.
+    const iterator = this.level.iterator(rocksRange(range))
+    return (async function* () {
+      try {
+        for (;;) {
+          const rows = await iterator.nextv(iterateChunkRowsMax)
+          if (rows.length === 0) return
+          for (const [key, value] of rows) yield { key, value }
+        }
+      } finally {
+        await iterator.close()
+      }
+    })()
+  }
+
+  iterateSync(range: KeyRange): Generator<KeyValue, void, undefined> {
+    const iterator = this.level.iterator(rocksRange(range))
+    return (function* () {
+      try {
+        for (;;) {
+          const { rows, finished } = iterator._nextvSync(iterateChunkRowsMax, {})
+          for (let i = 0; i + 1 < rows.length; i += 2) yield { key: rows[i]!, value: rows[i + 1]! }
+          if (finished) return
+        }
+      } finally {
+        // The native iterator is released synchronously inside close(); only the callback is deferred.
+        void iterator.close()
+      }
+    })()
+  }
+
+  async close(): Promise<void> {
+    await this.level.close()
+  }
+}
+
+function rocksRange(range: KeyRange): RocksRange {
+  const out: RocksRange = { highWaterMarkBytes: iterateChunkBytesMax }
+  if (range.gte !== undefined) out.gte = range.gte
+  if (range.gt !== undefined) out.gt = range.gt
+  if (range.lt !== undefined) out.lt = range.lt
+  if (range.lte !== undefined) out.lte = range.lte
+  if (range.reverse !== undefined) out.reverse = range.reverse
+  if (range.limit !== undefined) out.limit = range.limit
+  return out
+}
