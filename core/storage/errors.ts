@@ -14,7 +14,8 @@ export type RecordFamily =
 
 /** A stored record failed its checksum, could not be decoded, or the records disagree with each other. */
 export class CorruptionError extends Error {
-  readonly code = 'Corruption'
+  /** The code core/errors.ts registers for corrupt stored data (gRPC DataLoss). */
+  readonly code = 'CorruptData'
 
   constructor(
     /** Which key family the bad record belongs to ('log' for disagreements between records). */

@@ -40,6 +40,14 @@ export class RocksDb implements Db {
     return new RocksDb(level, path)
   }
 
+  /**
+   * The underlying @nxtedition/rocksdb handle, for adapters that speak its API directly (core/mvcc's
+   * RocksBackend), so the keyspace and the log share this one database. Do not close it directly.
+   */
+  get handle(): RocksLevel {
+    return this.level
+  }
+
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
     const [value] = await this.level.getMany([key])
     return value
