@@ -65,8 +65,8 @@ async function rejectionCode(promise: Promise<unknown>): Promise<string> {
 }
 
 /**
- * Everything a reader of the store can observe, for comparing two stores. Snapshot data is reduced
- * to its length and checksum: deep equality walks typed arrays element by element, far too slowly.
+ * Everything a reader of the store can observe, for comparing two stores. Data is reduced to its
+ * length and checksum: deep equality walks typed arrays element by element, far too slowly.
  */
 export function observe(store: LogStore): unknown {
   const first = store.firstIndex()
@@ -78,7 +78,9 @@ export function observe(store: LogStore): unknown {
     initialState: store.initialState(),
     snapshot: { metadata: snapshot.metadata, dataBytes: snapshot.data.length, dataCrc: crc32c(snapshot.data) },
     termBeforeFirst: store.term(first - 1),
-    entries: last >= first ? store.entries(first, last + 1, unlimitedBytes) : [],
+    entries: (last >= first ? store.entries(first, last + 1, unlimitedBytes) : []).map(
+      (e) => `${e.index}/${e.term}/${e.type}/${e.data.length}/${crc32c(e.data)}`,
+    ),
   }
 }
 
