@@ -34,6 +34,7 @@ export function planSave(tail: LogTail, update: LogUpdate): LogChange {
 
   if (update.snapshot !== undefined) {
     const { index, term } = update.snapshot.metadata
+    checkNumbers('snapshot', { index, term })
     if (index <= snapshotIndex) throw errSnapOutOfDate()
     checkSnapshotData(update.snapshot.data)
     change.snapshot = update.snapshot
@@ -61,6 +62,8 @@ export function planSave(tail: LogTail, update: LogUpdate): LogChange {
   }
 
   if (update.hardState !== undefined) {
+    const { term, vote, commit } = update.hardState
+    checkNumbers('hard state', { term, vote, commit })
     if (update.hardState.commit > last) throw new Error(`commit ${update.hardState.commit} is beyond the last entry ${last}`)
     change.hardState = { ...update.hardState }
   }
@@ -90,7 +93,15 @@ export function planCompact(tail: LogTail, index: number): LogChange {
   }
 }
 
+/** Indexes, terms and node IDs are stored as u64: both stores refuse what the durable one cannot hold. */
+function checkNumbers(what: string, numbers: Record<string, number>): void {
+  for (const [name, value] of Object.entries(numbers)) {
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${what} ${name} must be a non-negative safe integer, got ${value}`)
+  }
+}
+
 function checkContiguous(entries: Entry[]): void {
+  for (const entry of entries) checkNumbers('entry', { index: entry.index, term: entry.term })
   for (let i = 1; i < entries.length; i++) {
     const previous = entries[i - 1]!
     const entry = entries[i]!

@@ -281,6 +281,15 @@ export function describeLogStoreConformance(name: string, factory: LogStoreFacto
       await saving
       expect(store.lastIndex()).toBe(2)
       expect(() => store.save({ entries: [] }, true)).toThrow(/closed/)
+      await store.close()
+    })
+
+    it('save() refuses numbers the store cannot hold exactly', async () => {
+      const { store } = await open()
+      await expect(store.save({ entries: [entry(1, 1.5)] }, true)).rejects.toThrow(RangeError)
+      await expect(store.save({ entries: [], hardState: { term: -1, vote: 0, commit: 0 } }, true)).rejects.toThrow(RangeError)
+      await expect(store.save({ entries: [entry(2 ** 53, 1)] }, true)).rejects.toThrow(RangeError)
+      expect(store.lastIndex()).toBe(0)
     })
 
     it('reopening keeps everything that was stored', async () => {

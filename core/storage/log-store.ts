@@ -32,6 +32,6 @@ export interface LogStore extends RaftStorage {
    * batch is written (the newer of it and the snapshot's conf state).
    */
   stageConfState(batch: WriteBatch, confState: ConfState, index: number): void
-  /** Waits for pending writes, then refuses further calls. Does not close a Db it was given. */
+  /** Waits for pending writes, then refuses further calls; idempotent. Does not close a Db it was given. */
   close(): Promise<void>
 }

@@ -82,10 +82,10 @@ export abstract class MirroredLogStore implements LogStore {
     batch.afterWrite(() => this.tail.setAppliedConfState({ index, confState }))
   }
 
+  /** Idempotent, so every shutdown path may call it. */
   async close(): Promise<void> {
-    this.assertOpen()
     this.closed = true
-    await this.queue.catch(() => undefined)
+    await this.queue
   }
 
   private async write(change: LogChange, sync: boolean): Promise<void> {
