@@ -1,0 +1,35 @@
+// etcd's (key, range_end) convention turned into one half-open interval, so every scan, compare,
+// delete and watch matches keys the same way.
+
+import { compareBytes, concatBytes } from './bytes.ts'
+
+/** Keys k with start <= k < end; `end` undefined means no upper bound. May be empty (end <= start). */
+export interface KeyInterval {
+  start: Uint8Array
+  end: Uint8Array | undefined
+}
+
+const zeroByte = new Uint8Array([0])
+
+/**
+ * range_end absent or empty: the single key. range_end "\0": every key >= key. Otherwise
+ * [key, range_end), which is empty when range_end <= key (etcd answers such a range with nothing).
+ */
+export function toInterval(key: Uint8Array, rangeEnd: Uint8Array | undefined): KeyInterval {
+  if (rangeEnd === undefined || rangeEnd.length === 0) return { start: key, end: concatBytes(key, zeroByte) }
+  if (rangeEnd.length === 1 && rangeEnd[0] === 0) return { start: key, end: undefined }
+  return { start: key, end: rangeEnd }
+}
+
+export function isSingleKey(rangeEnd: Uint8Array | undefined): boolean {
+  return rangeEnd === undefined || rangeEnd.length === 0
+}
+
+export function intervalContains(interval: KeyInterval, key: Uint8Array): boolean {
+  if (compareBytes(key, interval.start) < 0) return false
+  return interval.end === undefined || compareBytes(key, interval.end) < 0
+}
+
+export function intervalIsEmpty(interval: KeyInterval): boolean {
+  return interval.end !== undefined && compareBytes(interval.end, interval.start) <= 0
+}

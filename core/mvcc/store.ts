@@ -1,0 +1,420 @@
+// The revisioned keyspace as a Raft state machine. apply() is the only way state changes: one
+// committed entry at a time, each written as one backend batch that also records the entry's index,
+// so after a crash the store resumes exactly after the last entry it applied. Reads open consistent
+// backend views and stream from them while later entries are applied.
+//
+// The store never reads a clock and draws no randomness: lease IDs come in the requests, and lease
+// expiry is the server's decision, applied as a LeaseRevoke entry.
+
+import { CairnError, CompactedError, CorruptDataError, FutureRevisionError, LeaseNotFoundError } from '../errors.ts'
+import { applyToTxn } from './apply-ops.ts'
+import type { BackendOp, KvBackend } from './backend.ts'
+import { entriesOf } from './backend.ts'
+import { toInterval } from './interval.ts'
+import {
+  historyBounds,
+  keyOfLeaseAttachmentKey,
+  layoutFormat,
+  leaseAttachmentBounds,
+  leaseGrantBounds,
+  leaseGrantKey,
+  leaseIdOfLeaseKey,
+  metaAppliedIndexKey,
+  metaCompactRevisionKey,
+  metaFormatKey,
+  metaRestoringKey,
+  metaRevisionKey,
+  prefixBounds,
+  prefixKeyspace,
+  prefixLease,
+  revisionOfHistoryKey,
+} from './layout.ts'
+import { compactionBatchKeysMax, historyReadEventsMax, leaseTtlSecondsMinDefault, txnOpsMaxDefault } from './limits.ts'
+import { rangeScansReverse, runRange } from './range.ts'
+import { decodeEventRecord, decodeLeaseRecord, decodeNumber, encodeNumber } from './records.ts'
+import type {
+  ApplyRequest,
+  ApplyResponse,
+  LeaseLeasesResponse,
+  LeaseTimeToLiveRequest,
+  LeaseTimeToLiveResponse,
+  RangeRequest,
+  RangeResponse,
+} from './requests.ts'
+import { openScanAt } from './scan.ts'
+import { SerialQueue } from './serial.ts'
+import { clearOwnedPrefixes, restoreEntries } from './snapshot-restore.ts'
+import { encodeSnapshot, type SnapshotHeader } from './snapshot-stream.ts'
+import type { RevisionEvents } from './types.ts'
+import { validateApplyRequest, validateRangeRequest, checkLeaseId } from './validate.ts'
+import { WriteTxn } from './write-txn.ts'
+
+export interface MvccStoreOptions {
+  /** Most operations per txn list (etcd's --max-txn-ops). */
+  txnOpsMax?: number
+  /** TTL a smaller grant is raised to; derive it from the election timeout as etcd does. */
+  leaseTtlSecondsMin?: number
+  /**
+   * fsync every applied batch. Off by default: the Raft log is synced, and entries whose application
+   * is lost in a machine crash are applied again from it on restart.
+   */
+  syncWrites?: boolean
+}
+
+/**
+ * What apply() did. `refused` is a deterministic answer (every member refuses the same entry): the
+ * keyspace is unchanged, but the entry counts as applied. `skipped`: the entry was applied before.
+ */
+export type ApplyOutcome =
+  | { status: 'applied'; response: ApplyResponse | undefined }
+  | { status: 'refused'; error: CairnError }
+  | { status: 'skipped' }
+
+export interface HistoryRead {
+  /** Complete revisions, ascending. */
+  revisions: RevisionEvents[]
+  /** All events up to and including this revision have been returned; continue after it. */
+  throughRevision: number
+}
+
+/** Told of changes synchronously, after they are in the backend and before apply() resolves. */
+export interface StoreListener {
+  onRevision?(batch: RevisionEvents): void
+  onCompact?(compactRevision: number): void
+  /** The whole state was replaced by a snapshot: anything derived from it must be rebuilt. */
+  onReset?(): void
+}
+
+export interface KeyspaceSnapshot extends SnapshotHeader {
+  /** Chunks of at most snapshotChunkBytesMax bytes; drain it or call return() to release the view. */
+  chunks: AsyncIterableIterator<Uint8Array>
+}
+
+export interface LeaseInfo {
+  id: number
+  /** Granted TTL in seconds. */
+  ttl: number
+}
+
+interface StoreState {
+  revision: number
+  compactRevision: number
+  appliedIndex: number
+}
+
+async function readNumber(backend: KvBackend, key: Uint8Array, name: string): Promise<number | undefined> {
+  const record = await backend.get(key)
+  return record === undefined ? undefined : decodeNumber(record, name)
+}
+
+export class MvccStore {
+  private readonly queue = new SerialQueue()
+  private readonly listeners = new Set<StoreListener>()
+  private readonly txnOpsMax: number
+  private readonly leaseTtlSecondsMin: number
+  private readonly syncWrites: boolean
+  private reclaiming: Promise<void> = Promise.resolve()
+  private failure: unknown = undefined
+  private closed = false
+
+  private constructor(
+    private readonly backend: KvBackend,
+    private state: StoreState,
+    options: MvccStoreOptions,
+  ) {
+    this.txnOpsMax = options.txnOpsMax ?? txnOpsMaxDefault
+    this.leaseTtlSecondsMin = options.leaseTtlSecondsMin ?? leaseTtlSecondsMinDefault
+    this.syncWrites = options.syncWrites ?? false
+  }
+
+  /** Opens the keyspace kept in `backend` (empty: a new store at revision 1). */
+  static async open(backend: KvBackend, options: MvccStoreOptions = {}): Promise<MvccStore> {
+    if ((await backend.get(metaRestoringKey)) !== undefined) {
+      throw new CorruptDataError('keyspace meta', 'a snapshot restore was interrupted; restore the snapshot again')
+    }
+    const format = await readNumber(backend, metaFormatKey, 'format')
+    if (format !== undefined && format !== layoutFormat) {
+      throw new CorruptDataError('keyspace meta', `layout format ${format}, this version reads ${layoutFormat}`)
+    }
+    if (format === undefined) await backend.write([{ type: 'put', key: metaFormatKey, value: encodeNumber(layoutFormat) }])
+    const state: StoreState = {
+      revision: (await readNumber(backend, metaRevisionKey, 'revision')) ?? 1,
+      compactRevision: (await readNumber(backend, metaCompactRevisionKey, 'compact revision')) ?? 0,
+      appliedIndex: (await readNumber(backend, metaAppliedIndexKey, 'applied index')) ?? 0,
+    }
+    const store = new MvccStore(backend, state, options)
+    // Finish reclaiming history a previous run had compacted but not yet deleted.
+    if (state.compactRevision > 0) store.scheduleReclaim()
+    return store
+  }
+
+  /** Opens a store whose state is replaced by the snapshot stream (any previous content is removed). */
+  static async restore(backend: KvBackend, chunks: AsyncIterable<Uint8Array>, options: MvccStoreOptions = {}): Promise<MvccStore> {
+    const store = new MvccStore(backend, { revision: 1, compactRevision: 0, appliedIndex: 0 }, options)
+    await store.restore(chunks)
+    return store
+  }
+
+  appliedIndex(): number {
+    return this.state.appliedIndex
+  }
+
+  currentRevision(): number {
+    return this.state.revision
+  }
+
+  compactRevision(): number {
+    return this.state.compactRevision
+  }
+
+  subscribe(listener: StoreListener): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  private checkUsable(): void {
+    if (this.closed) throw new Error('MvccStore is closed')
+    if (this.failure !== undefined) throw this.failure
+  }
+
+  /**
+   * Applies the committed entry at `index` (request undefined: an entry with no keyspace effect, such
+   * as an empty or configuration entry, which still advances the applied index). Calls may overlap;
+   * they run one at a time, in call order. Rejects only on a storage failure, after which the store is
+   * unusable (the member must stop).
+   */
+  apply(index: number, request: ApplyRequest | undefined): Promise<ApplyOutcome> {
+    return this.queue.run(() => this.applyNow(index, request))
+  }
+
+  private async applyNow(index: number, request: ApplyRequest | undefined): Promise<ApplyOutcome> {
+    this.checkUsable()
+    if (!Number.isSafeInteger(index) || index < 1) throw new Error(`apply: index must be a positive integer, got ${index}`)
+    if (index <= this.state.appliedIndex) return { status: 'skipped' }
+    const txn = new WriteTxn(this.backend, this.state.revision)
+    let response: ApplyResponse | undefined
+    let refusal: CairnError | undefined
+    if (request !== undefined) {
+      try {
+        validateApplyRequest(request, { txnOpsMax: this.txnOpsMax })
+        const context = { txn, backend: this.backend, compactRevision: this.state.compactRevision, leaseTtlSecondsMin: this.leaseTtlSecondsMin }
+        response = await applyToTxn(context, request)
+      } catch (error) {
+        if (!(error instanceof CairnError) || error instanceof CorruptDataError) throw this.fail(error)
+        refusal = error
+      }
+    }
+    const ops: BackendOp[] = refusal === undefined ? txn.toBackendOps() : []
+    ops.push({ type: 'put', key: metaAppliedIndexKey, value: encodeNumber(index) })
+    try {
+      await this.backend.write(ops, { sync: this.syncWrites })
+    } catch (error) {
+      throw this.fail(error)
+    }
+    this.state = {
+      appliedIndex: index,
+      revision: refusal === undefined && txn.changed ? txn.writeRevision : this.state.revision,
+      compactRevision: refusal === undefined ? (txn.compactRevision ?? this.state.compactRevision) : this.state.compactRevision,
+    }
+    if (refusal !== undefined) return { status: 'refused', error: refusal }
+    if (txn.changed) this.notify((l) => l.onRevision?.({ revision: txn.writeRevision, events: txn.events }))
+    if (txn.compactRevision !== undefined) {
+      this.scheduleReclaim()
+      this.notify((l) => l.onCompact?.(txn.compactRevision!))
+    }
+    return { status: 'applied', response }
+  }
+
+  private fail(error: unknown): unknown {
+    this.failure ??= error
+    return error
+  }
+
+  private notify(call: (listener: StoreListener) => void): void {
+    const errors: unknown[] = []
+    for (const listener of this.listeners) {
+      try {
+        call(listener)
+      } catch (error) {
+        errors.push(error)
+      }
+    }
+    // A listener bug must not look like a refused entry: the change is applied. Report it loudly.
+    if (errors.length > 0) throw new AggregateError(errors, 'MvccStore listener failed')
+  }
+
+  /** Serves a range outside apply, at the request's revision (0 = current). Throws CairnError. */
+  async range(request: RangeRequest): Promise<RangeResponse> {
+    validateRangeRequest(request)
+    const reverse = rangeScansReverse(request)
+    const opened = await this.queue.run(() => {
+      this.checkUsable()
+      const head = this.state.revision
+      const revision = request.revision === undefined || request.revision === 0 ? head : request.revision
+      if (revision > head) throw new FutureRevisionError(revision, head)
+      if (revision < this.state.compactRevision) throw new CompactedError(this.state.compactRevision)
+      return { head, scan: openScanAt(this.backend, toInterval(request.key, request.rangeEnd), revision, head, reverse) }
+    })
+    return runRange(request, opened.scan, opened.head)
+  }
+
+  /**
+   * Events of revisions >= fromRevision, whole revisions only, stopping after the revision in which
+   * `maxEvents` is reached. Throws CompactedError if fromRevision is below the compact revision.
+   */
+  async readHistory(fromRevision: number, maxEvents = historyReadEventsMax): Promise<HistoryRead> {
+    const opened = await this.queue.run(() => {
+      this.checkUsable()
+      if (fromRevision < this.state.compactRevision) throw new CompactedError(this.state.compactRevision)
+      const head = this.state.revision
+      const iterator = fromRevision > head ? undefined : this.backend.iterate(historyBounds(fromRevision, head + 1))
+      return { head, iterator }
+    })
+    const revisions: RevisionEvents[] = []
+    if (opened.iterator === undefined) return { revisions, throughRevision: opened.head }
+    let count = 0
+    for await (const entry of entriesOf(opened.iterator)) {
+      const event = decodeEventRecord(entry.value)
+      const revision = revisionOfHistoryKey(entry.key)
+      const last = revisions[revisions.length - 1]
+      if (last !== undefined && last.revision === revision) {
+        last.events.push(event)
+      } else {
+        if (count >= maxEvents) return { revisions, throughRevision: last!.revision }
+        revisions.push({ revision, events: [event] })
+      }
+      count++
+    }
+    return { revisions, throughRevision: opened.head }
+  }
+
+  /** A lease's granted TTL and attached keys, or undefined if there is no such lease. */
+  async leaseTimeToLive(request: LeaseTimeToLiveRequest): Promise<LeaseTimeToLiveResponse | undefined> {
+    checkLeaseId(request.id, 'ID')
+    const opened = await this.queue.run(() => {
+      this.checkUsable()
+      const grant = this.backend.iterate({ gte: leaseGrantKey(request.id), lt: leaseGrantKey(request.id + 1) })
+      const keys = request.keys === true ? this.backend.iterate(leaseAttachmentBounds(request.id)) : undefined
+      return { revision: this.state.revision, grant, keys }
+    })
+    const [record] = await opened.grant.next()
+    await opened.grant.close()
+    const response: LeaseTimeToLiveResponse = { header: { revision: opened.revision }, id: request.id, grantedTtl: 0, keys: [] }
+    if (record === undefined) {
+      await opened.keys?.close()
+      return undefined
+    }
+    response.grantedTtl = decodeLeaseRecord(record.value).ttl
+    if (opened.keys !== undefined) {
+      for await (const entry of entriesOf(opened.keys)) response.keys.push(keyOfLeaseAttachmentKey(entry.key).slice())
+    }
+    return response
+  }
+
+  /** Every lease with its granted TTL: the server's expiry tracking starts from this. */
+  async leases(): Promise<{ revision: number; leases: LeaseInfo[] }> {
+    const opened = await this.queue.run(() => {
+      this.checkUsable()
+      return { revision: this.state.revision, iterator: this.backend.iterate(leaseGrantBounds()) }
+    })
+    const leases: LeaseInfo[] = []
+    for await (const entry of entriesOf(opened.iterator)) {
+      leases.push({ id: leaseIdOfLeaseKey(entry.key), ttl: decodeLeaseRecord(entry.value).ttl })
+    }
+    return { revision: opened.revision, leases }
+  }
+
+  /** etcd's LeaseLeases answer. */
+  async leaseLeases(): Promise<LeaseLeasesResponse> {
+    const { revision, leases } = await this.leases()
+    return { header: { revision }, leases: leases.map(({ id }) => ({ id })) }
+  }
+
+  /** A keep-alive's answer: the lease's granted TTL. Throws LeaseNotFoundError. (Renewal is the server's.) */
+  async leaseKeepAlive(id: number): Promise<LeaseInfo> {
+    const response = await this.leaseTimeToLive({ id })
+    if (response === undefined) throw new LeaseNotFoundError(id)
+    return { id, ttl: response.grantedTtl }
+  }
+
+  /** A consistent snapshot of the whole keyspace state at the current applied index. */
+  async snapshot(): Promise<KeyspaceSnapshot> {
+    return this.queue.run(() => {
+      this.checkUsable()
+      const header: SnapshotHeader = { ...this.state }
+      const sources = [
+        this.backend.iterate(historyBounds(this.state.compactRevision)),
+        this.backend.iterate(prefixBounds(prefixKeyspace)),
+        this.backend.iterate(prefixBounds(prefixLease)),
+      ]
+      return { ...header, chunks: encodeSnapshot(header, sources) }
+    })
+  }
+
+  /**
+   * Replaces the whole state by a snapshot stream (what a follower does when the leader sends one).
+   * Listeners get onReset(). If the stream is damaged the store is left unusable and refuses to open
+   * until a restore completes.
+   */
+  restore(chunks: AsyncIterable<Uint8Array>): Promise<void> {
+    return this.queue.run(async () => {
+      this.checkUsable()
+      try {
+        await this.reclaiming
+        await this.backend.write([{ type: 'put', key: metaRestoringKey, value: new Uint8Array(0) }], { sync: true })
+        await clearOwnedPrefixes(this.backend, [metaRestoringKey])
+        const header = await restoreEntries(this.backend, chunks)
+        await this.backend.write(
+          [
+            { type: 'put', key: metaFormatKey, value: encodeNumber(layoutFormat) },
+            { type: 'put', key: metaRevisionKey, value: encodeNumber(header.revision) },
+            { type: 'put', key: metaCompactRevisionKey, value: encodeNumber(header.compactRevision) },
+            { type: 'put', key: metaAppliedIndexKey, value: encodeNumber(header.appliedIndex) },
+            { type: 'del', key: metaRestoringKey },
+          ],
+          { sync: true },
+        )
+        this.state = { ...header }
+      } catch (error) {
+        throw this.fail(error)
+      }
+      this.notify((l) => l.onReset?.())
+    })
+  }
+
+  /** Resolves once history below the compact revision has been deleted (etcd's "physical" compaction). */
+  async compacted(): Promise<void> {
+    await this.reclaiming
+    if (this.failure !== undefined) throw this.failure
+  }
+
+  private scheduleReclaim(): void {
+    this.reclaiming = this.reclaiming.then(() => this.reclaimHistory()).catch((error: unknown) => void this.fail(error))
+  }
+
+  /**
+   * Deletes history below the compact revision in bounded batches. It runs beside apply: nothing
+   * reads those events any more (reads and watches below the compact revision are refused), and
+   * open views keep what they saw.
+   */
+  private async reclaimHistory(): Promise<void> {
+    for (;;) {
+      if (this.closed) return
+      const doomed: BackendOp[] = []
+      for await (const entry of entriesOf(this.backend.iterate(historyBounds(0, this.state.compactRevision)))) {
+        doomed.push({ type: 'del', key: entry.key })
+        if (doomed.length >= compactionBatchKeysMax) break
+      }
+      if (doomed.length === 0) return
+      await this.backend.write(doomed)
+    }
+  }
+
+  /** Stops background work. The backend stays open: it belongs to the caller. */
+  async close(): Promise<void> {
+    await this.queue.run(() => {
+      this.closed = true
+    })
+    await this.reclaiming
+  }
+}
