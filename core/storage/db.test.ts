@@ -35,8 +35,9 @@ describe('MemoryDb.crashCopy()', () => {
     await db.write(new WriteBatch().del(text('b')), { sync: false })
     expect(db.unsyncedBatchCount).toBe(2)
     const keys = async (copy: MemoryDb) => {
+      const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
       const out: string[] = []
-      for await (const { key, value } of copy.iterate({})) out.push(`${new TextDecoder().decode(key)}${new TextDecoder().decode(value)}`)
+      for await (const { key, value } of copy.iterate({})) out.push(`${decode(key)}${decode(value)}`)
       return out.join(',')
     }
     expect(await keys(db.crashCopy())).toBe('a1,b1')

@@ -96,7 +96,9 @@ export function planCompact(tail: LogTail, index: number): LogChange {
 /** Indexes, terms and node IDs are stored as u64: both stores refuse what the durable one cannot hold. */
 function checkNumbers(what: string, numbers: Record<string, number>): void {
   for (const [name, value] of Object.entries(numbers)) {
-    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${what} ${name} must be a non-negative safe integer, got ${value}`)
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(`${what} ${name} must be a non-negative safe integer, got ${value}`)
+    }
   }
 }
 
@@ -105,8 +107,12 @@ function checkContiguous(entries: Entry[]): void {
   for (let i = 1; i < entries.length; i++) {
     const previous = entries[i - 1]!
     const entry = entries[i]!
-    if (entry.index !== previous.index + 1) throw new Error(`entries not contiguous: ${entry.index} follows ${previous.index}`)
-    if (entry.term < previous.term) throw new Error(`entry ${entry.index} has term ${entry.term}, below ${previous.term} before it`)
+    if (entry.index !== previous.index + 1) {
+      throw new Error(`entries not contiguous: ${entry.index} follows ${previous.index}`)
+    }
+    if (entry.term < previous.term) {
+      throw new Error(`entry ${entry.index} has term ${entry.term}, below ${previous.term} before it`)
+    }
   }
 }
 

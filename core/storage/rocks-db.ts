@@ -60,13 +60,13 @@ export class RocksDb implements Db {
 
   async write(batch: WriteBatch, options: WriteOptions): Promise<void> {
     batch.claim()
-    const ops = batch.ops.map((op) => (op.type === 'put' ? { type: op.type, key: op.key, value: op.value } : op))
-    await this.level.batch(ops, { sync: options.sync })
+    await this.level.batch([...batch.ops], { sync: options.sync })
     batch.runAfterWrite()
   }
 
   iterate(range: KeyRange): AsyncGenerator<KeyValue, void, undefined> {
-    // Created here, not inside the generator, so the read view is taken at the call.
+    // Created here, not inside the generator, so the read view is taken at the call. A generator that
+    // is never started keeps its iterator until close(), which releases every open one.
     const iterator = this.level.iterator(rocksRange(range))
     return (async function* () {
       try {
