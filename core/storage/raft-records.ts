@@ -46,7 +46,7 @@ export function encodeEntry(entry: Entry): Uint8Array {
 }
 
 export function decodeEntry(index: number, value: Uint8Array): Entry {
-  return openRecord(entryKey(index), value, { family: 'entry', location: index }, (r) => {
+  return openRecord(entryKey(index), value, { family: 'entry', position: index }, (r) => {
     const type = entryTypeOf(r.u8())
     const term = r.u64()
     return { index, term, type, data: r.copy(r.remainingBytes()) }
@@ -135,7 +135,7 @@ export function encodeSnapshotChunk(chunk: number, data: Uint8Array): Uint8Array
 }
 
 export function decodeSnapshotChunk(chunk: number, value: Uint8Array): Uint8Array {
-  return openRecord(snapshotDataKey(chunk), value, { family: 'snapshot-data', location: chunk }, (r) =>
+  return openRecord(snapshotDataKey(chunk), value, { family: 'snapshot-data', position: chunk }, (r) =>
     r.copy(r.remainingBytes()),
   )
 }

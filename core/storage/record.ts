@@ -30,7 +30,7 @@ export function sealRecord(key: Uint8Array, bodyBytesHint: number, writeBody: (w
 /** Where a record sits, for error messages. */
 export interface RecordLocation {
   family: RecordFamily
-  location?: number
+  position?: number
 }
 
 /**
@@ -38,7 +38,7 @@ export interface RecordLocation {
  * including a body that does not parse or has trailing bytes, is a CorruptionError at `where`.
  */
 export function openRecord<T>(key: Uint8Array, value: Uint8Array, where: RecordLocation, readBody: (reader: ByteReader) => T): T {
-  const fail = (reason: string) => new CorruptionError(where.family, where.location, reason)
+  const fail = (reason: string) => new CorruptionError(where.family, where.position, reason)
   if (value.length < headerBytes) throw fail(`torn record: ${value.length} bytes, the header alone is ${headerBytes}`)
   const stored = new DataView(value.buffer, value.byteOffset, checksumBytes).getUint32(0)
   const computed = crc32c(value.subarray(checksumBytes), crc32c(key))

@@ -116,7 +116,7 @@ describe('raft records', () => {
         damaged[byte]! ^= 1 << bit
         const error = corruption(() => decodeEntry(42, damaged))
         expect(error.family).toBe('entry')
-        expect(error.location).toBe(42)
+        expect(error.position).toBe(42)
       }
     }
   })
@@ -126,13 +126,13 @@ describe('raft records', () => {
     for (let length = 0; length < value.length; length++) {
       const error = corruption(() => decodeHardState(value.subarray(0, length)))
       expect(error.family).toBe('hard-state')
-      expect(error.message).toMatch(/torn|checksum/)
+      expect(error.reason).toMatch(/torn|checksum/)
     }
   })
 
   it('a record stored under another key fails its checksum', () => {
     const error = corruption(() => decodeEntry(43, encodeEntry(entry)))
-    expect(error.location).toBe(43)
+    expect(error.position).toBe(43)
     expect(error.reason).toMatch(/checksum/)
   })
 

@@ -1,5 +1,5 @@
 // A damaged store must refuse to open, saying where: each case damages one record through the raw
-// Db of a closed RocksDB, reopens it, and checks the CorruptionError's family and location.
+// Db of a closed RocksDB, reopens it, and checks the CorruptionError's family and position.
 
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -12,6 +12,7 @@ import { RocksDb } from './rocks-db.ts'
 import { RocksLogStore } from './rocks-log-store.ts'
 import { makeTempDir, removeTempDir } from './testdata/temp-dir.ts'
 import { WriteBatch } from './write-batch.ts'
+import { CorruptDataError } from '../errors.ts'
 import { emptyConfState } from '../raft/types.ts'
 
 const dbOptions = { memtableBytesMax: 4 * 1024 * 1024, backgroundThreads: 1 }
@@ -70,8 +71,8 @@ describe('RocksLogStore.open() on a damaged store', () => {
     }
   }
 
-  const expectAt = (error: CorruptionError, family: RecordFamily, location: number | undefined, reason: RegExp) => {
-    expect({ family: error.family, location: error.location }).toEqual({ family, location })
+  const expectAt = (error: CorruptionError, family: RecordFamily, position: number | undefined, reason: RegExp) => {
+    expect({ family: error.family, position: error.position }).toEqual({ family, position })
     expect(error.reason).toMatch(reason)
     expect(error.code).toBe('CorruptData')
   }
@@ -86,7 +87,8 @@ describe('RocksLogStore.open() on a damaged store', () => {
   it('reports a flipped byte in an entry at its index', async () => {
     const error = await openDamaged((db) => rewrite(db, entryKey(5), flipByte(8)))
     expectAt(error, 'entry', 5, /checksum/)
-    expect(error.message).toMatch(/entry at 5/)
+    expect(error.detail).toMatch(/^raft log store entry at 5: checksum mismatch/)
+    expect(error).toBeInstanceOf(CorruptDataError)
   })
 
   it('reports a torn entry', async () => {
