@@ -8,6 +8,7 @@
 //   state machine safety  no two nodes commit or apply different entries at the same index
 //   durability            an acknowledged write is never missing from a later leader's log
 //   linearizable reads    a read sees no value older than the last write acknowledged before it began
+//   commit rule           a leader advances its commit index only onto an entry of its own term
 //   hard state            a node's durable term and commit never go back; its vote never changes in a term
 //
 // A broken property throws a Violation, which ends the seed.
@@ -23,6 +24,7 @@ export type ViolationKind =
   | 'state-machine-safety'
   | 'durability'
   | 'linearizability'
+  | 'commit-rule'
   | 'hard-state'
   | 'liveness'
   | 'core-exception'
@@ -226,6 +228,13 @@ export class Checker {
           `committed (term ${record.term}) by node ${record.node} in term ${record.commitTerm}` +
           (acked ? ', an acknowledged write' : ''),
       )
+    }
+  }
+
+  checkLeaderCommit(node: NodeId, leaderTerm: number, commit: number, commitTerm: number): void {
+    this.checks++
+    if (commitTerm !== leaderTerm) {
+      this.fail('commit-rule', `leader ${node} of term ${leaderTerm} advanced its commit index to ${commit}, an entry of term ${commitTerm}`)
     }
   }
 

@@ -32,6 +32,8 @@ export class SimNode {
   role = 'follower'
   roleTerm = 0
   crashes = 0
+  /** The commit index when this node was first seen leading its current term. */
+  leaderCommitAtStart = 0
   /** Take a snapshot at the next opportunity (after a membership change), whatever the interval. */
   snapshotDue = false
 

@@ -220,7 +220,12 @@ class Simulation {
         continue
       }
       const s = node.raft.status()
-      parts.push(`${node.id}: ${s.softState.state} term ${s.hardState.term} commit ${s.hardState.commit} applied ${s.applied}`)
+      const last = node.durable.lastIndex()
+      const config = `voters ${s.config.voters}${s.config.votersOutgoing.length > 0 ? ` & ${s.config.votersOutgoing}` : ''}`
+      parts.push(
+        `${node.id}: ${s.softState.state} term ${s.hardState.term} commit ${s.hardState.commit} applied ${s.applied} ` +
+          `last ${last}/${node.durable.term(last)} ${config}`,
+      )
     }
     return parts.join('; ')
   }
@@ -340,15 +345,12 @@ class Simulation {
   /** If the node has work and none in flight, takes its next Ready and schedules the persist step. */
   private pump(node: SimNode): void {
     const raft = node.raft
-    if (raft === undefined || node.pending !== undefined || !raft.hasReady()) return
+    if (raft === undefined) return
+    this.observeRole(node)
+    if (node.pending !== undefined || !raft.hasReady()) return
     const ready = raft.ready()
-    const status = raft.status()
-    node.role = status.softState.state
-    node.roleTerm = status.hardState.term
     const leaderTerm = node.role === 'leader' ? node.roleTerm : 0
-    if (leaderTerm > 0) this.checker.observeLeader(node.id, leaderTerm)
     if (ready.softState !== undefined) this.trace(`node ${node.id} is ${node.role} of term ${node.roleTerm}`)
-    this.observeReadyLog(node, ready)
     node.pending = { ready, sent: false, leaderTerm }
     if (this.ackBeforeFsync) {
       this.send(node, ready.messages)
@@ -358,20 +360,32 @@ class Simulation {
     this.schedule(delay, { kind: 'persist', node: node.id, generation: node.generation })
   }
 
-  /** Log matching over the entries a Ready hands out (the unstable tail) and those its messages carry. */
-  private observeReadyLog(node: SimNode, ready: Ready): void {
-    const first = ready.entries[0]
-    if (first !== undefined) {
-      const durable = node.durable
-      const previousIndex = first.index - 1
-      let previousTerm: number | undefined
-      if (ready.snapshot !== undefined && ready.snapshot.metadata.index === previousIndex) previousTerm = ready.snapshot.metadata.term
-      else if (previousIndex >= durable.firstIndex() - 1 && previousIndex <= durable.lastIndex()) previousTerm = durable.term(previousIndex)
-      this.checker.observeLog(node.id, ready.entries, previousIndex, previousTerm)
+  /** Called after every event that touched the node: election safety at the finest grain observable. */
+  private observeRole(node: SimNode): void {
+    const status = node.raft!.status()
+    const role = status.softState.state
+    const term = status.hardState.term
+    if (role === 'leader' && (node.role !== 'leader' || node.roleTerm !== term)) {
+      this.checker.observeLeader(node.id, term)
+      node.leaderCommitAtStart = status.hardState.commit
     }
-    for (const m of ready.messages) {
-      if (m.type === 'app' && m.entries.length > 0) this.checker.observeLog(m.from, m.entries, m.index, m.logTerm)
-    }
+    node.role = role
+    node.roleTerm = term
+  }
+
+  /**
+   * Log matching over the entries that leave a node: those it makes durable and those its messages
+   * carry. (Entries that die unpersisted and unsent in a crash never existed for anyone else: a
+   * lone node may rebuild a different log in the same term, legitimately.)
+   */
+  private observeDurableEntries(node: SimNode, entries: readonly Entry[]): void {
+    const first = entries[0]
+    if (first === undefined) return
+    const durable = node.durable
+    const previousIndex = first.index - 1
+    let previousTerm: number | undefined
+    if (previousIndex >= durable.firstIndex() - 1 && previousIndex <= durable.lastIndex()) previousTerm = durable.term(previousIndex)
+    this.checker.observeLog(node.id, entries, previousIndex, previousTerm)
   }
 
   // ---- the persist step ------------------------------------------------------------------------
@@ -387,9 +401,17 @@ class Simulation {
     this.apply(node, ready)
     node.pending = undefined
     node.raft!.advance(ready)
-    if (pending.leaderTerm > 0) this.checker.checkLeaderLog(node.id, pending.leaderTerm, node.durable)
+    if (pending.leaderTerm > 0) this.checkLeader(node, pending.leaderTerm, ready)
     this.maybeSnapshot(node)
     this.pump(node)
+  }
+
+  /** Leader completeness, and the commit rule: a leader moves its commit index only onto an entry of its own term. */
+  private checkLeader(node: SimNode, term: number, ready: Ready): void {
+    const durable = node.durable
+    this.checker.checkLeaderLog(node.id, term, durable)
+    const commit = ready.hardState?.commit ?? 0
+    if (commit > node.leaderCommitAtStart) this.checker.checkLeaderCommit(node.id, term, commit, durable.term(commit))
   }
 
   /** The fsync point: only here does the durable storage change. */
@@ -399,6 +421,7 @@ class Simulation {
       durable.applySnapshot(ready.snapshot)
       this.trace(`node ${node.id} persists snapshot at ${ready.snapshot.metadata.index}`)
     }
+    this.observeDurableEntries(node, ready.entries)
     durable.append(ready.entries)
     if (ready.hardState !== undefined) {
       durable.setHardState(ready.hardState)
@@ -431,6 +454,7 @@ class Simulation {
         throw new Violation('core-exception', `node ${node.id} sends a ${m.type} message from ${m.from}`)
       }
       if (isLocalMessage(m.type)) throw new Violation('core-exception', `node ${node.id} sends local message ${m.type}`)
+      if (m.type === 'app' && m.entries.length > 0) this.checker.observeLog(node.id, m.entries, m.index, m.logTerm)
       for (const e of m.entries) Object.freeze(e)
       Object.freeze(m.entries)
       Object.freeze(m)
