@@ -4,7 +4,9 @@
 //
 // A txn runs in etcd's three steps: evaluate all compares (nested ones too) against the state before
 // the txn, check the chosen operations (puts first, then reads — etcd's order, which decides which
-// error is reported when several apply), then execute them. Execution itself cannot fail.
+// error is reported when several apply), then execute them. Execution fails in one corner only: etcd's
+// duplicate-key check ignores deletes with range_end "\0", so a txn may delete a key and then put it
+// with ignore_value/ignore_lease. etcd panics there; we refuse the entry (nothing is written).
 
 import {
   CompactedError,
@@ -61,6 +63,7 @@ async function checkPut(context: ApplyContext, request: PutRequest): Promise<voi
 async function executePut(context: ApplyContext, request: PutRequest): Promise<PutResponse> {
   const { txn } = context
   const current = await txn.get(request.key)
+  if (current === undefined && (request.ignoreValue === true || request.ignoreLease === true)) throw new KeyNotFoundError()
   const value = request.ignoreValue === true ? (current?.value ?? emptyBytes) : (request.value ?? emptyBytes).slice()
   const lease = request.ignoreLease === true ? (current?.lease ?? 0) : (request.lease ?? 0)
   const prev = await txn.put(request.key.slice(), value, lease)
