@@ -62,13 +62,18 @@ export class Network {
     return until !== undefined && until > now
   }
 
-  /** Maybe cuts new partitions or clogs links among `ids`; returns what was done (for traces). */
-  maybeInjectFaults(ids: readonly NodeId[], now: number): string[] {
+  /**
+   * Maybe cuts new partitions or clogs links among `ids`; returns what was done (for traces).
+   * `target` (the leader, usually) is the node cut off in a seed-chosen share of partitions: faults
+   * around the leader are the ones that exercise elections, log repair and commit rules.
+   */
+  maybeInjectFaults(ids: readonly NodeId[], now: number, target: NodeId | undefined): string[] {
     const done: string[] = []
     if (this.healed || ids.length < 2) return done
     const options = this.options
-    if (this.prng.chance(options.partitionSymmetricProbability)) done.push(this.partitionSymmetric(ids, now))
-    if (this.prng.chance(options.partitionAsymmetricProbability)) done.push(this.partitionAsymmetric(ids, now))
+    const targeted = target !== undefined && ids.includes(target) && this.prng.chance(options.leaderTargetShare) ? target : undefined
+    if (this.prng.chance(options.partitionSymmetricProbability)) done.push(this.partitionSymmetric(ids, now, targeted))
+    if (this.prng.chance(options.partitionAsymmetricProbability)) done.push(this.partitionAsymmetric(ids, now, targeted))
     if (this.prng.chance(options.clogProbability)) done.push(this.clog(ids, now))
     return done
   }
@@ -77,9 +82,11 @@ export class Network {
     return this.prng.int(this.options.faultUnitsMin, Math.max(this.options.faultUnitsMin, this.options.faultUnitsMax))
   }
 
-  private partitionSymmetric(ids: readonly NodeId[], now: number): string {
-    const shuffled = this.prng.shuffle([...ids])
-    const sideSize = this.prng.int(1, shuffled.length - 1)
+  private partitionSymmetric(ids: readonly NodeId[], now: number, target: NodeId | undefined): string {
+    const shuffled = this.prng.shuffle(ids.filter((id) => id !== target))
+    if (target !== undefined) shuffled.unshift(target)
+    // With a target, its side is a minority (often just itself).
+    const sideSize = target === undefined ? this.prng.int(1, shuffled.length - 1) : this.prng.int(1, Math.max(1, Math.floor((shuffled.length - 1) / 2)))
     const side = new Set(shuffled.slice(0, sideSize))
     const until = now + this.duration()
     for (const a of ids) {
@@ -90,8 +97,8 @@ export class Network {
     return `partition {${[...side].sort((x, y) => x - y).join(',')}} until ${until}`
   }
 
-  private partitionAsymmetric(ids: readonly NodeId[], now: number): string {
-    const node = this.prng.pick(ids)
+  private partitionAsymmetric(ids: readonly NodeId[], now: number, target: NodeId | undefined): string {
+    const node = target ?? this.prng.pick(ids)
     const outbound = this.prng.chance(0.5)
     const until = now + this.duration()
     for (const other of ids) {

@@ -26,7 +26,7 @@ import type { WorkloadStats } from './workload.ts'
 export type BugName = 'commit-old-term' | 'vote-twice' | 'ack-before-fsync' | 'stale-reads'
 export const BUG_NAMES: readonly BugName[] = ['commit-old-term', 'vote-twice', 'ack-before-fsync', 'stale-reads']
 
-export const STEPS_DEFAULT = 4000
+export const STEPS_DEFAULT = 12000
 /**
  * The liveness phase must see a new write applied on a quorum within LIVENESS_TICKS_MAX ticks of
  * healing, and may never go LIVENESS_STALL_TICKS without progress (a commit, or a log growing
@@ -588,13 +588,16 @@ class Simulation {
     this.schedule(this.swarm.faultUnits, { kind: 'fault' })
     if (this.liveness) return
     const ids = [...this.nodes.keys()]
-    for (const line of this.network.maybeInjectFaults(ids, this.now)) this.trace(`network: ${line}`)
+    const leader = this.leader()
+    for (const line of this.network.maybeInjectFaults(ids, this.now, leader?.id)) this.trace(`network: ${line}`)
     const options = this.swarm.node
     if (!this.prng.chance(options.crashProbability)) return
     const up = [...this.nodes.values()].filter((n) => n.isUp)
     const downCount = this.nodes.size - up.length
     if (downCount >= options.crashedMax || up.length === 0) return
-    const victim = this.prng.pick(up)
+    // Crashes of the leader strand half-replicated entries; crashes of followers lose unsynced writes.
+    const hitLeader = leader !== undefined && leader.isUp && this.prng.chance(options.leaderCrashShare)
+    const victim = hitLeader ? leader : this.prng.pick(up)
     this.crash(victim)
     this.schedule(this.prng.int(options.restartUnitsMin, options.restartUnitsMax), { kind: 'restart', node: victim.id })
   }
@@ -609,7 +612,9 @@ function hasQuorum(voters: readonly NodeId[], ok: (id: NodeId) => boolean): bool
 
 function classify(error: unknown): { kind: ViolationKind; message: string } {
   if (error instanceof Violation) return { kind: error.kind, message: error.message }
-  const message = error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error)
+  // The message and where it was thrown: enough to file it; --verbose on the replay shows the rest.
+  const frames = error instanceof Error ? (error.stack ?? '').split('\n').filter((l) => l.trimStart().startsWith('at ')) : []
+  const message = error instanceof Error ? `${error.name}: ${error.message} (${frames.slice(0, 2).map((f) => f.trim()).join(' ')})` : String(error)
   return { kind: 'core-exception', message: `uncaught exception: ${message}` }
 }
 

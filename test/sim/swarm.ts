@@ -25,6 +25,8 @@ export interface NetworkOptions {
   faultUnitsMax: number
   /** Probability that a message dropped by a partition is reported to its sender as unreachable. */
   reportUnreachableProbability: number
+  /** Share of partitions cut around the leader rather than at random. */
+  leaderTargetShare: number
 }
 
 export interface NodeOptions {
@@ -33,6 +35,8 @@ export interface NodeOptions {
   persistUnitsMax: number
   /** Per fault event: probability of crashing a node. */
   crashProbability: number
+  /** Share of crashes that hit the leader rather than a node at random. */
+  leaderCrashShare: number
   /** Nodes that may be down at once during the safety phase (may exceed a minority). */
   crashedMax: number
   restartUnitsMin: number
@@ -104,11 +108,13 @@ export function drawSwarmOptions(prng: Prng): SwarmOptions {
       faultUnitsMin: 5 * TIME_UNITS_PER_TICK,
       faultUnitsMax: prng.int(10, 40) * TIME_UNITS_PER_TICK,
       reportUnreachableProbability: prng.pick([0, 0.5, 1]),
+      leaderTargetShare: prng.pick([0, 0.5, 0.9]),
     },
     node: {
       persistUnitsMin: 1,
       persistUnitsMax: prng.pick([2, 5, 10, 20]),
       crashProbability: maybeRate(prng, 0.25, 0.05, 0.35),
+      leaderCrashShare: prng.pick([0, 0.25, 0.5, 0.75]),
       crashedMax: prng.pick([1, 1, 2, votersInitial]),
       restartUnitsMin: TIME_UNITS_PER_TICK,
       restartUnitsMax: prng.int(5, 40) * TIME_UNITS_PER_TICK,
