@@ -1,0 +1,130 @@
+// The client URL's HTTP front door: etcd's v3 JSON API (gateway paths and shapes), health, version
+// and metrics. Requests are read with a size bound, decoded and validated, handed to the member, and
+// answered in etcd's shapes; every error becomes etcd's {error, code, message} with its HTTP status.
+
+import { createServer } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { Logger } from 'pino'
+import { CairnError, InvalidArgumentError } from '../errors.ts'
+import type { Member } from '../server/member.ts'
+import { attachWatchEndpoints } from './watch-endpoint.ts'
+import { routeV3 } from './v3-routes.ts'
+import type { Metrics } from './metrics.ts'
+
+export const VERSION = { etcdserver: '3.4.0', etcdcluster: '3.4.0', cairn: '0.1.0' }
+
+export interface ClientApiOptions {
+  member: Member
+  logger: Logger
+  maxRequestBytes: number
+  metrics: Metrics
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    super(`HTTP ${status}`)
+  }
+}
+
+export function createClientServer(opts: ClientApiOptions): Server {
+  const server = createServer((req, res) => {
+    handle(req, res, opts).catch((e: unknown) => sendError(res, e, opts.logger))
+  })
+  server.keepAliveTimeout = 30_000
+  server.headersTimeout = 60_000
+  server.requestTimeout = 0 // watches and v2 waits are long-lived
+  attachWatchEndpoints(server, opts)
+  return server
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, opts: ClientApiOptions): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://client')
+  const path = url.pathname
+  if (path === '/health' || path === '/readyz' || path === '/livez') return health(res, opts.member)
+  if (path === '/version') return sendJson(res, 200, VERSION)
+  if (path === '/metrics') {
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
+    res.end(await opts.metrics.render())
+    return
+  }
+  if (path.startsWith('/v3/')) {
+    if (path === '/v3/watch') return // handled by the watch endpoint (streaming POST)
+    if (req.method !== 'POST' && req.method !== 'PUT') {
+      return sendJson(res, 405, { error: 'Method Not Allowed', code: 12, message: 'Method Not Allowed' })
+    }
+    const body = await readJson(req, opts.maxRequestBytes)
+    const started = process.hrtime.bigint()
+    const answer = await routeV3(path, body, opts.member)
+    opts.metrics.observeRequest(path, Number(process.hrtime.bigint() - started) / 1e9)
+    if (answer === undefined) return sendJson(res, 404, { error: 'Not Found', code: 5, message: 'Not Found' })
+    return sendJson(res, 200, answer)
+  }
+  sendJson(res, 404, { error: 'Not Found', code: 5, message: 'Not Found' })
+}
+
+async function health(res: ServerResponse, member: Member): Promise<void> {
+  if (member.leaderId() === 0) return sendJson(res, 503, { health: 'false', reason: 'RAFT NO LEADER' })
+  try {
+    await member.linearizableBarrier()
+    sendJson(res, 200, { health: 'true', reason: '' })
+  } catch (e) {
+    sendJson(res, 503, { health: 'false', reason: (e as Error).message })
+  }
+}
+
+/** Reads and parses a JSON body, refusing one over maxBytes as etcd does. An empty body is {}. */
+export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0)
+  if (declared > maxBytes) {
+    req.resume()
+    throw new CairnError('RequestTooLarge')
+  }
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).byteLength
+    if (size > maxBytes) {
+      req.resume()
+      throw new CairnError('RequestTooLarge')
+    }
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks)
+}
+
+export async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const raw = await readBody(req, maxBytes)
+  const text = raw.toString('utf8').trim()
+  if (text === '') return {}
+  try {
+    return JSON.parse(text) as unknown
+  } catch (e) {
+    throw new InvalidArgumentError(`invalid JSON body: ${(e as Error).message}`)
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+  res.end(text)
+}
+
+export function sendError(res: ServerResponse, e: unknown, logger: Logger): void {
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  if (e instanceof CairnError) {
+    sendJson(res, e.httpStatus, e.toEtcdBody())
+    return
+  }
+  if (e instanceof HttpError) {
+    sendJson(res, e.status, e.body)
+    return
+  }
+  logger.error({ err: e }, 'request failed')
+  sendJson(res, 500, { error: 'etcdserver: internal error', code: 13, message: 'etcdserver: internal error' })
+}

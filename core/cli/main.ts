@@ -1,0 +1,22 @@
+// `cairn`: one program that serves, administers and runs every agent.
+
+import { Command, CommanderError } from 'commander'
+import { serveCommand } from './serve.ts'
+
+const program = new Command('cairn')
+  .description('Cairn: a replicated, durable, watchable key-value store with coordination recipes')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .exitOverride()
+
+program.addCommand(serveCommand())
+
+try {
+  await program.parseAsync(process.argv)
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exit(e.exitCode === 0 ? 0 : 1)
+  }
+  process.stderr.write(`Error: ${(e as Error).message}\n`)
+  process.exit(1)
+}

@@ -1,0 +1,626 @@
+// One Cairn member: drives the Raft node (ticks, Readies), persists through the log store, sends
+// through the transport, applies committed entries to the keyspace and answers the requests waiting
+// on them. Everything the client API needs goes through the methods at the bottom.
+
+import type { Logger } from 'pino'
+import { CairnError, LeaseNotFoundError, NoLeaderError } from '../errors.ts'
+import type { MvccStore } from '../mvcc/store.ts'
+import type { ApplyOutcome } from '../mvcc/store.ts'
+import type {
+  ApplyRequest,
+  CompactionRequest,
+  CompactionResponse,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  LeaseGrantResponse,
+  LeaseRevokeResponse,
+  PutRequest,
+  PutResponse,
+  RangeRequest,
+  RangeResponse,
+  TxnRequest,
+  TxnResponse,
+} from '../mvcc/requests.ts'
+import { WatchHub } from '../mvcc/watch-hub.ts'
+import { decodeConfChange } from '../raft/confchange-codec.ts'
+import { RaftError } from '../raft/errors.ts'
+import type { RawNode } from '../raft/rawnode.ts'
+import type { Ready } from '../raft/ready.ts'
+import type { ConfChange, ConfState, Entry, Message, Snapshot } from '../raft/types.ts'
+import type { Db, LogStore } from '../storage/index.ts'
+import { WriteBatch } from '../storage/index.ts'
+import { decodePayload, encodePayload, isMemberRequest } from './entry-codec.ts'
+import type { EntryPayload, MemberRequest } from './entry-codec.ts'
+import { LeaseClock } from './lease-clock.ts'
+import { ReadIndexBatcher } from './read-index.ts'
+import type { MemberInfo, Registry } from './registry.ts'
+import type { OutgoingSnapshot } from './snapshot-transfer.ts'
+import type { Transport } from './transport.ts'
+import { Waiters } from './waiters.ts'
+
+export interface MemberParts {
+  id: number
+  clusterId: number
+  name: string
+  db: Db
+  logStore: LogStore
+  mvcc: MvccStore
+  registry: Registry
+  node: RawNode
+  transport: Transport
+  logger: Logger
+  heartbeatIntervalMs: number
+  electionTimeoutMs: number
+  snapshotCount: number
+  clientUrls: string[]
+  /** Streams a snapshot of our current state to a peer; resolves with success. */
+  sendSnapshot: (to: number, snap: OutgoingSnapshot) => Promise<boolean>
+  /** Called when this member was removed from the cluster. */
+  onRemoved: () => void
+}
+
+/** Entries kept behind a snapshot so slightly lagging followers catch up from the log, not a snapshot. */
+export const SNAPSHOT_CATCH_UP_ENTRIES = 5_000
+export const REQUEST_TIMEOUT_MS = 7_000
+
+export class Member {
+  readonly id: number
+  readonly clusterId: number
+  readonly name: string
+  readonly mvcc: MvccStore
+  readonly watchHub: WatchHub
+  readonly registry: Registry
+  readonly logger: Logger
+  private readonly node: RawNode
+  private readonly p: MemberParts
+  private readonly waiters = new Waiters<ApplyOutcome>()
+  private readonly reads: ReadIndexBatcher
+  private readonly leases: LeaseClock
+  private tickTimer: NodeJS.Timeout | undefined
+  private leaseTimer: NodeJS.Timeout | undefined
+  private looping = false
+  private wake = false
+  private seq = 0
+  private stopped = false
+  private confState: ConfState
+  private snapshotIndex: number
+  private prevTerm = 0
+  private prevVote = 0
+  private snapshotsInFlight = new Set<number>()
+  /** A snapshot received from the leader, waiting for Raft to accept it. */
+  private incoming: { index: number; restore: () => Promise<void>; cleanup: () => Promise<void> } | undefined
+  leaderChanges = 0
+
+  constructor(parts: MemberParts) {
+    this.p = parts
+    this.id = parts.id
+    this.clusterId = parts.clusterId
+    this.name = parts.name
+    this.mvcc = parts.mvcc
+    this.registry = parts.registry
+    this.logger = parts.logger
+    this.node = parts.node
+    this.confState = parts.logStore.initialState().confState
+    this.snapshotIndex = parts.logStore.firstIndex() - 1
+    const hs = parts.logStore.initialState().hardState
+    this.prevTerm = hs.term
+    this.prevVote = hs.vote
+    this.watchHub = new WatchHub(parts.mvcc)
+    this.reads = new ReadIndexBatcher(
+      {
+        requestReadIndex: (ctx) => this.node.readIndex(ctx),
+        appliedIndex: () => this.mvcc.appliedIndex(),
+      },
+      REQUEST_TIMEOUT_MS,
+    )
+    this.leases = new LeaseClock()
+  }
+
+  start(): void {
+    this.tickTimer = setInterval(() => {
+      this.node.tick()
+      this.schedule()
+    }, this.p.heartbeatIntervalMs)
+    this.leaseTimer = setInterval(() => this.expireLeases(), 250)
+    this.schedule()
+  }
+
+  // ---- the Raft loop ----
+
+  /** Runs the loop soon; calls while it runs make it go round once more. */
+  schedule(): void {
+    if (this.stopped) return
+    if (this.looping) {
+      this.wake = true
+      return
+    }
+    this.looping = true
+    setImmediate(() => void this.loop())
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      for (;;) {
+        this.wake = false
+        this.reads.flush()
+        while (this.node.hasReady() && !this.stopped) {
+          const rd = this.node.ready()
+          await this.handleReady(rd)
+          this.node.advance(rd)
+        }
+        if (!this.wake || this.stopped) break
+      }
+    } catch (e) {
+      this.logger.fatal({ err: e }, 'member loop failed; stopping')
+      this.looping = false
+      this.fail(e)
+      return
+    }
+    this.looping = false
+  }
+
+  private fail(e: unknown): void {
+    void this.stop().finally(() => {
+      // A storage failure leaves the member unable to continue safely; exit so a supervisor restarts it.
+      process.exitCode = 1
+      this.p.onRemoved()
+      void e
+    })
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    if (rd.softState) this.onSoftState(rd.softState.lead, rd.softState.state)
+    const termOrVoteChanged = rd.hardState !== undefined && (rd.hardState.term !== this.prevTerm || rd.hardState.vote !== this.prevVote)
+    // A leader may send appends before its own fsync (Raft thesis §10.2.1): its acknowledgement counts only
+    // once persisted, because the commit index moves only after this Ready is done. Anything else must be
+    // durable before it is sent, and so must a term or vote change.
+    const early = this.node.raft.state === 'leader' && !termOrVoteChanged
+    if (early) this.sendMessages(rd.messages)
+    if (rd.snapshot) await this.restoreSnapshot(rd.snapshot)
+    await this.p.logStore.save(
+      { entries: rd.entries, ...(rd.hardState ? { hardState: rd.hardState } : {}), ...(rd.snapshot ? { snapshot: rd.snapshot } : {}) },
+      rd.mustSync,
+    )
+    if (rd.hardState) {
+      this.prevTerm = rd.hardState.term
+      this.prevVote = rd.hardState.vote
+    }
+    if (!early) this.sendMessages(rd.messages)
+    for (const rs of rd.readStates) this.reads.onReadState(rs.index, rs.requestContext)
+    if (rd.committedEntries.length > 0) await this.applyEntries(rd.committedEntries)
+    this.reads.onApplied()
+    this.maybeCampaignAlone()
+    await this.maybeSnapshot()
+  }
+
+  /** A single-voter cluster need not wait an election timeout to lead. */
+  private maybeCampaignAlone(): void {
+    const voters = this.confState.voters
+    if (voters.length !== 1 || voters[0] !== this.id || this.node.raft.state !== 'follower' || this.node.raft.lead !== 0) return
+    if (this.mvcc.appliedIndex() < this.node.raft.raftLog.committed) return
+    this.node.campaign()
+  }
+
+  private onSoftState(lead: number, state: string): void {
+    this.logger.info({ term: this.node.raft.term, lead: lead.toString(16), state }, 'raft state changed')
+    this.leaderChanges++
+    if (state === 'leader') {
+      // etcd's rule: a new leader gives every lease a fresh TTL, so none expires early for lack of keep-alives.
+      void this.mvcc.leases().then(({ leases }) => this.leases.promote(leases, Date.now()))
+    } else {
+      this.leases.demote()
+    }
+  }
+
+  private sendMessages(messages: Message[]): void {
+    if (messages.length === 0) return
+    const normal: Message[] = []
+    for (const m of messages) {
+      if (m.type === 'snap') this.startSnapshotSend(m)
+      else normal.push(m)
+    }
+    if (normal.length > 0) this.p.transport.send(normal)
+  }
+
+  private startSnapshotSend(m: Message): void {
+    if (this.snapshotsInFlight.has(m.to)) {
+      this.node.reportSnapshot(m.to, false)
+      return
+    }
+    this.snapshotsInFlight.add(m.to)
+    // Called between applies, so the keyspace view, the conf state and the registry all describe the
+    // same applied index. We send that state rather than the (data-less) Raft snapshot: etcd does the same.
+    const view = this.mvcc.snapshot()
+    const confState = this.confState
+    const members = this.registry.list()
+    view
+      .then(async (ks) => {
+        const term = this.node.raft.raftLog.termOrUndefined(ks.appliedIndex)
+        if (term === undefined) {
+          await ks.chunks.return?.()
+          throw new Error(`no term known for applied index ${ks.appliedIndex}`)
+        }
+        const message: Message = { ...m, snapshot: { metadata: { index: ks.appliedIndex, term, confState }, data: new Uint8Array() } }
+        this.logger.info({ peer: m.to.toString(16), index: ks.appliedIndex }, 'sending snapshot')
+        return this.p.sendSnapshot(m.to, { message, members, chunks: ks.chunks })
+      })
+      .catch((e: unknown) => {
+        this.logger.warn({ peer: m.to.toString(16), err: (e as Error).message }, 'snapshot send failed')
+        return false
+      })
+      .then((ok) => {
+        this.snapshotsInFlight.delete(m.to)
+        this.node.reportSnapshot(m.to, ok)
+        this.schedule()
+      })
+  }
+
+  /** Inbound message from the transport. */
+  receive(m: Message): void {
+    try {
+      this.node.step(m)
+    } catch (e) {
+      if (!(e instanceof RaftError)) throw e
+    }
+    this.schedule()
+  }
+
+  /** Inbound snapshot: kept until Raft hands it back in a Ready, then restored. */
+  receiveSnapshot(m: Message, members: MemberInfo[], open: () => AsyncIterable<Uint8Array>, cleanup: () => Promise<void>): void {
+    const previous = this.incoming
+    if (previous) void previous.cleanup()
+    const restore = async () => {
+      await this.mvcc.restore(open())
+      const batch = new WriteBatch()
+      this.registry.stageReplaceAll(batch, members)
+      await this.p.db.write(batch, { sync: true })
+      await cleanup()
+    }
+    this.incoming = { index: m.snapshot!.metadata.index, restore, cleanup }
+    this.receive(m)
+  }
+
+  private async restoreSnapshot(s: Snapshot): Promise<void> {
+    const incoming = this.incoming
+    if (!incoming || incoming.index !== s.metadata.index) throw new Error(`no data for snapshot at index ${s.metadata.index}`)
+    this.incoming = undefined
+    await incoming.restore()
+    const batch = new WriteBatch()
+    this.p.logStore.stageConfState(batch, s.metadata.confState, s.metadata.index)
+    await this.p.db.write(batch, { sync: true })
+    this.confState = s.metadata.confState
+    this.snapshotIndex = s.metadata.index
+    this.syncTransportPeers()
+    this.logger.info({ index: s.metadata.index, term: s.metadata.term }, 'restored snapshot from leader')
+  }
+
+  // ---- applying ----
+
+  private async applyEntries(entries: Entry[]): Promise<void> {
+    const pending: Promise<void>[] = []
+    for (const e of entries) {
+      if (e.type === 'conf-change') {
+        await Promise.all(pending)
+        pending.length = 0
+        await this.applyConfChange(e)
+        continue
+      }
+      pending.push(this.applyNormal(e))
+    }
+    await Promise.all(pending)
+  }
+
+  private async applyNormal(e: Entry): Promise<void> {
+    if (e.data.byteLength === 0) {
+      await this.mvcc.apply(e.index, undefined)
+      return
+    }
+    let payload: EntryPayload
+    try {
+      payload = decodePayload(e.data)
+    } catch (err) {
+      this.logger.error({ index: e.index, err: (err as Error).message }, 'skipping undecodable entry')
+      await this.mvcc.apply(e.index, undefined)
+      return
+    }
+    let outcome: ApplyOutcome
+    if (isMemberRequest(payload.request)) {
+      await this.applyMemberRequest(payload.request)
+      outcome = await this.mvcc.apply(e.index, undefined)
+    } else {
+      outcome = await this.mvcc.apply(e.index, payload.request)
+      this.afterApply(payload.request, outcome)
+    }
+    if (payload.proposer === this.id) this.waiters.trigger(String(payload.seq), outcome)
+  }
+
+  private afterApply(request: ApplyRequest, outcome: ApplyOutcome): void {
+    if (outcome.status !== 'applied') return
+    if ('leaseGrant' in request && outcome.response && 'leaseGrant' in outcome.response) {
+      this.leases.granted(outcome.response.leaseGrant.id, outcome.response.leaseGrant.ttl, Date.now())
+    } else if ('leaseRevoke' in request) {
+      this.leases.revoked(request.leaseRevoke.id)
+    }
+  }
+
+  private async applyMemberRequest(r: MemberRequest): Promise<void> {
+    if ('publish' in r) {
+      const existing = this.registry.get(r.publish.id)
+      if (!existing) return
+      const batch = new WriteBatch()
+      this.registry.stagePut(batch, { ...existing, name: r.publish.name, clientUrls: r.publish.clientUrls })
+      await this.p.db.write(batch, { sync: false })
+    } else if ('leaseCheckpoint' in r) {
+      this.leases.refreshed(r.leaseCheckpoint.id, Date.now())
+    }
+  }
+
+  private async applyConfChange(e: Entry): Promise<void> {
+    let cc: ConfChange
+    try {
+      cc = decodeConfChange(e.data)
+    } catch (err) {
+      this.logger.error({ index: e.index, err: (err as Error).message }, 'skipping undecodable conf change')
+      await this.mvcc.apply(e.index, undefined)
+      return
+    }
+    let cs = this.confState
+    try {
+      cs = this.node.applyConfChange(cc)
+    } catch (err) {
+      // Every member refuses the same invalid change; the configuration stays as it was.
+      this.logger.warn({ index: e.index, err: (err as Error).message }, 'refused conf change')
+    }
+    const batch = new WriteBatch()
+    this.p.logStore.stageConfState(batch, cs, e.index)
+    const info = parseMemberContext(cc.context)
+    for (const change of cc.changes) {
+      if (change.type === 'remove') this.registry.stageRemove(batch, change.nodeId)
+      else {
+        const known = this.registry.get(change.nodeId)
+        const base: MemberInfo = known ?? { id: change.nodeId, name: '', peerUrls: [], clientUrls: [], isLearner: false }
+        this.registry.stagePut(batch, {
+          ...base,
+          ...(info && info.id === change.nodeId ? { peerUrls: info.peerUrls, name: info.name ?? base.name } : {}),
+          isLearner: change.type === 'add-learner',
+        })
+      }
+    }
+    // Conf state and registry first, then the applied index: a crash in between replays the entry,
+    // and replaying it writes the same records again.
+    await this.p.db.write(batch, { sync: false })
+    await this.mvcc.apply(e.index, undefined)
+    this.confState = cs
+    this.syncTransportPeers()
+    if (info?.requestKey) this.confWaiters.trigger(info.requestKey, cs)
+    const removedSelf = cc.changes.some((c) => c.type === 'remove' && c.nodeId === this.id)
+    if (removedSelf) {
+      this.logger.warn('this member was removed from the cluster; stopping')
+      setTimeout(() => this.p.onRemoved(), 200).unref?.()
+    }
+  }
+
+  private readonly confWaiters = new Waiters<ConfState>()
+
+  private syncTransportPeers(): void {
+    const ids = new Set([...this.confState.voters, ...this.confState.learners, ...this.confState.votersOutgoing, ...this.confState.learnersNext])
+    for (const m of this.registry.list()) {
+      if (m.id !== this.id && ids.has(m.id)) this.p.transport.addPeer(m.id, m.peerUrls)
+    }
+    for (const m of this.registry.list()) if (!ids.has(m.id)) this.p.transport.removePeer(m.id)
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    const applied = this.mvcc.appliedIndex()
+    if (applied - this.snapshotIndex < this.p.snapshotCount) return
+    // Raft snapshots carry no data here: a follower that needs one is sent the live keyspace instead.
+    await this.p.logStore.createSnapshot(applied, this.confState, new Uint8Array())
+    this.snapshotIndex = applied
+    const compactTo = applied - SNAPSHOT_CATCH_UP_ENTRIES
+    if (compactTo > this.p.logStore.firstIndex()) await this.p.logStore.compact(compactTo)
+    this.logger.info({ index: applied, compactedTo: Math.max(0, compactTo) }, 'took snapshot')
+  }
+
+  // ---- leases (leader's clock) ----
+
+  private expireLeases(): void {
+    if (this.node.raft.state !== 'leader') return
+    for (const id of this.leases.expired(Date.now())) {
+      this.propose({ leaseRevoke: { id } }).catch((e: unknown) => {
+        this.leases.retryLater(id)
+        this.logger.debug({ lease: id, err: (e as Error).message }, 'lease revoke not committed yet')
+      })
+    }
+  }
+
+  // ---- requests ----
+
+  isLearner(): boolean {
+    return this.confState.learners.includes(this.id)
+  }
+
+  isLeader(): boolean {
+    return this.node.raft.state === 'leader'
+  }
+
+  leaderId(): number {
+    return this.node.raft.lead
+  }
+
+  term(): number {
+    return this.node.raft.term
+  }
+
+  raftIndex(): number {
+    return this.node.raft.raftLog.lastIndex()
+  }
+
+  appliedIndex(): number {
+    return this.mvcc.appliedIndex()
+  }
+
+  committedIndex(): number {
+    return this.node.raft.raftLog.committed
+  }
+
+  currentConfState(): ConfState {
+    return this.confState
+  }
+
+  /** Proposes a request and resolves with its outcome once it is applied here. */
+  async propose(request: ApplyRequest | MemberRequest): Promise<ApplyOutcome> {
+    if (this.stopped) throw new CairnError('Stopped')
+    const seq = ++this.seq
+    const data = encodePayload({ proposer: this.id, seq, request })
+    const wait = this.waiters.wait(String(seq), REQUEST_TIMEOUT_MS)
+    try {
+      this.node.propose(data)
+    } catch (e) {
+      this.waiters.fail(String(seq), e instanceof RaftError ? new NoLeaderError() : (e as Error))
+    }
+    this.schedule()
+    return wait
+  }
+
+  private async proposeExpect<T>(request: ApplyRequest, pick: (outcome: ApplyOutcome) => T | undefined): Promise<T> {
+    const outcome = await this.propose(request)
+    if (outcome.status === 'refused') throw outcome.error
+    if (outcome.status === 'skipped') throw new Error('proposal applied twice')
+    const value = pick(outcome)
+    if (value === undefined) throw new Error('apply returned an unexpected response')
+    return value
+  }
+
+  put(req: PutRequest): Promise<PutResponse> {
+    return this.proposeExpect({ put: req }, (o) => (o.status === 'applied' && o.response && 'put' in o.response ? o.response.put : undefined))
+  }
+
+  deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResponse> {
+    return this.proposeExpect({ deleteRange: req }, (o) =>
+      o.status === 'applied' && o.response && 'deleteRange' in o.response ? o.response.deleteRange : undefined,
+    )
+  }
+
+  async txn(req: TxnRequest): Promise<TxnResponse> {
+    return this.proposeExpect({ txn: req }, (o) => (o.status === 'applied' && o.response && 'txn' in o.response ? o.response.txn : undefined))
+  }
+
+  compact(req: CompactionRequest): Promise<CompactionResponse> {
+    return this.proposeExpect({ compaction: req }, (o) =>
+      o.status === 'applied' && o.response && 'compaction' in o.response ? o.response.compaction : undefined,
+    )
+  }
+
+  async range(req: RangeRequest): Promise<RangeResponse> {
+    if (!req.serializable) await this.linearizableBarrier()
+    return this.mvcc.range(req)
+  }
+
+  /** Waits until a read served locally is linearizable (ReadIndex). */
+  linearizableBarrier(): Promise<void> {
+    if (this.stopped) return Promise.reject(new CairnError('Stopped'))
+    const p = this.reads.barrier()
+    this.schedule()
+    return p
+  }
+
+  leaseGrant(ttl: number, id: number): Promise<LeaseGrantResponse> {
+    // The proposer picks the ID (the state machine draws no randomness); 0 asks us to.
+    const leaseId = id > 0 ? id : randomLeaseId()
+    return this.proposeExpect({ leaseGrant: { id: leaseId, ttl } }, (o) =>
+      o.status === 'applied' && o.response && 'leaseGrant' in o.response ? o.response.leaseGrant : undefined,
+    )
+  }
+
+  leaseRevoke(id: number): Promise<LeaseRevokeResponse> {
+    return this.proposeExpect({ leaseRevoke: { id } }, (o) =>
+      o.status === 'applied' && o.response && 'leaseRevoke' in o.response ? o.response.leaseRevoke : undefined,
+    )
+  }
+
+  /** Refreshes a lease through the log, so the leader (whoever it is) learns of it; answers its TTL. */
+  async leaseKeepAlive(id: number): Promise<{ id: number; ttl: number }> {
+    const info = await this.mvcc.leaseTimeToLive({ id })
+    if (!info) throw new LeaseNotFoundError(id)
+    await this.propose({ leaseCheckpoint: { id } })
+    const again = await this.mvcc.leaseTimeToLive({ id })
+    if (!again) throw new LeaseNotFoundError(id)
+    return { id, ttl: again.grantedTtl }
+  }
+
+  /** Remaining seconds of a lease as the leader's clock sees it (the granted TTL on followers). */
+  leaseRemainingSeconds(id: number, grantedTtl: number): number {
+    const remaining = this.leases.remainingMs(id, Date.now())
+    if (remaining === undefined) return grantedTtl
+    return Math.max(0, Math.ceil(remaining / 1000))
+  }
+
+  async proposeConfChange(cc: ConfChange, requestKey: string): Promise<ConfState> {
+    const wait = this.confWaiters.wait(requestKey, REQUEST_TIMEOUT_MS)
+    try {
+      this.node.proposeConfChange(cc)
+    } catch (e) {
+      this.confWaiters.fail(requestKey, e instanceof RaftError ? new NoLeaderError() : (e as Error))
+    }
+    this.schedule()
+    return wait
+  }
+
+  publish(): void {
+    const attempt = () => {
+      if (this.stopped) return
+      this.propose({ publish: { id: this.id, name: this.name, clientUrls: this.p.clientUrls } }).catch(() => {
+        setTimeout(attempt, 500).unref?.()
+      })
+    }
+    attempt()
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    if (this.tickTimer) clearInterval(this.tickTimer)
+    if (this.leaseTimer) clearInterval(this.leaseTimer)
+    const err = new CairnError('Stopped')
+    this.waiters.failAll(err)
+    this.confWaiters.failAll(err)
+    this.reads.failAll(err)
+    this.watchHub.close()
+    this.p.transport.close()
+    // Let an in-flight Ready finish its write before closing storage.
+    for (let i = 0; i < 100 && this.looping; i++) await new Promise((r) => setTimeout(r, 10))
+    await this.p.logStore.close()
+    await this.mvcc.close()
+  }
+}
+
+function randomLeaseId(): number {
+  // 52 random bits, never 0: lease IDs are safe integers in Cairn.
+  return Math.floor(Math.random() * 2 ** 52) + 1
+}
+
+interface MemberContext {
+  id: number
+  name?: string
+  peerUrls: string[]
+  requestKey?: string
+}
+
+/** Conf change context: JSON {id, name, peerUrls, requestKey}. Tolerates anything (it comes from the log). */
+export function parseMemberContext(context: Uint8Array): MemberContext | undefined {
+  if (context.byteLength === 0) return undefined
+  try {
+    const v = JSON.parse(new TextDecoder().decode(context)) as Record<string, unknown>
+    if (typeof v.id !== 'number' || !Array.isArray(v.peerUrls)) return undefined
+    const out: MemberContext = { id: v.id, peerUrls: v.peerUrls.filter((u): u is string => typeof u === 'string') }
+    if (typeof v.name === 'string') out.name = v.name
+    if (typeof v.requestKey === 'string') out.requestKey = v.requestKey
+    return out
+  } catch {
+    return undefined
+  }
+}
+
+export function encodeMemberContext(c: MemberContext): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(c))
+}

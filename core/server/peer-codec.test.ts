@@ -1,0 +1,45 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { message } from '../raft/types.ts'
+import { decodeFrame, encodeFrame, fromMessage, PeerFrameError, toMessage } from './peer-codec.ts'
+
+describe('peer codec', () => {
+  it('round-trips a raft message with entries and context', () => {
+    const m = message({
+      type: 'app',
+      to: 2,
+      from: 1,
+      term: 5,
+      logTerm: 4,
+      index: 10,
+      commit: 9,
+      entries: [{ term: 5, index: 11, type: 'normal', data: new Uint8Array([1, 2, 3]) }],
+      context: new Uint8Array([9]),
+    })
+    const back = toMessage(decodeFrame(encodeFrame(fromMessage(m))))
+    const plain = (b: Uint8Array | undefined) => (b ? Array.from(b) : b)
+    expect({ ...back, entries: [], context: plain(back.context) }).toEqual({ ...m, entries: [], context: [9] })
+    expect(back.entries.map((e) => ({ ...e, data: plain(e.data) }))).toEqual([{ term: 5, index: 11, type: 'normal', data: [1, 2, 3] }])
+    expect(back.entries[0]!.data).toBeInstanceOf(Uint8Array)
+  })
+
+  it('refuses local message types, bad numbers and missing snapshots', () => {
+    expect(() => toMessage({ type: 'hup', to: 1, from: 2, term: 0 })).toThrow(PeerFrameError)
+    expect(() => toMessage({ type: 'app', to: -1, from: 2, term: 0 })).toThrow(/to must be/)
+    expect(() => toMessage({ type: 'snap', to: 1, from: 2, term: 3 })).toThrow(/snap without snapshot/)
+    expect(() => toMessage({ type: 'app', to: 1, from: 2, term: 1, entries: [{ type: 'x' }] })).toThrow(/type is unknown/)
+  })
+
+  it('never throws anything but PeerFrameError on random bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (raw) => {
+        try {
+          toMessage(decodeFrame(raw))
+        } catch (e) {
+          expect(e).toBeInstanceOf(PeerFrameError)
+        }
+      }),
+      { numRuns: 2000 },
+    )
+  })
+})

@@ -1,0 +1,109 @@
+// Linearizable reads by ReadIndex, batched: every read that arrives while no request is outstanding
+// joins the next batch; one Raft ReadIndex request (one heartbeat round on the leader) serves the whole
+// batch. A read that arrives after a batch was issued waits for the next one, because the confirmation
+// must happen after the read began.
+
+import { CairnError } from '../errors.ts'
+
+export const READS_WAITING_MAX = 100_000
+
+interface PendingRead {
+  resolve: () => void
+  reject: (err: Error) => void
+}
+
+export interface ReadIndexDeps {
+  /** Issues a Raft ReadIndex request with this context. */
+  requestReadIndex: (context: Uint8Array) => void
+  appliedIndex: () => number
+}
+
+export class ReadIndexBatcher {
+  private next: PendingRead[] = []
+  /** Issued batches by context, waiting for their ReadState. */
+  private readonly issued = new Map<string, { reads: PendingRead[]; timer: NodeJS.Timeout }>()
+  /** Confirmed batches waiting for the local applied index to reach their read index. */
+  private confirmed: Array<{ index: number; reads: PendingRead[] }> = []
+  private sequence = 0
+  private waiting = 0
+
+  constructor(
+    private readonly deps: ReadIndexDeps,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Resolves once a read may be served locally and still be linearizable. */
+  barrier(): Promise<void> {
+    if (this.waiting >= READS_WAITING_MAX) return Promise.reject(new CairnError('TooManyRequests'))
+    this.waiting++
+    return new Promise<void>((resolve, reject) => {
+      this.next.push({
+        resolve: () => {
+          this.waiting--
+          resolve()
+        },
+        reject: (e) => {
+          this.waiting--
+          reject(e)
+        },
+      })
+    })
+  }
+
+  /** Issues the waiting batch, if any and if none is outstanding. Called from the member's loop. */
+  flush(): void {
+    if (this.next.length === 0 || this.issued.size > 0) return
+    const reads = this.next
+    this.next = []
+    this.sequence++
+    const context = new TextEncoder().encode(`r${this.sequence}`)
+    const key = `r${this.sequence}`
+    // Raft drops a ReadIndex silently when there is no leader; give up on the batch after a timeout.
+    const timer = setTimeout(() => {
+      const batch = this.issued.get(key)
+      if (!batch) return
+      this.issued.delete(key)
+      for (const r of batch.reads) r.reject(new CairnError('Timeout'))
+      this.flush()
+    }, this.timeoutMs)
+    timer.unref?.()
+    this.issued.set(key, { reads, timer })
+    this.deps.requestReadIndex(context)
+  }
+
+  /** A ReadState arrived from Raft. */
+  onReadState(index: number, context: Uint8Array): void {
+    const key = new TextDecoder().decode(context)
+    const batch = this.issued.get(key)
+    if (!batch) return
+    this.issued.delete(key)
+    clearTimeout(batch.timer)
+    this.confirmed.push({ index, reads: batch.reads })
+    this.onApplied()
+    this.flush()
+  }
+
+  /** The applied index moved: release confirmed batches whose index is now applied. */
+  onApplied(): void {
+    if (this.confirmed.length === 0) return
+    const applied = this.deps.appliedIndex()
+    const still: typeof this.confirmed = []
+    for (const c of this.confirmed) {
+      if (c.index <= applied) for (const r of c.reads) r.resolve()
+      else still.push(c)
+    }
+    this.confirmed = still
+  }
+
+  failAll(err: Error): void {
+    for (const r of this.next) r.reject(err)
+    this.next = []
+    for (const b of this.issued.values()) {
+      clearTimeout(b.timer)
+      for (const r of b.reads) r.reject(err)
+    }
+    this.issued.clear()
+    for (const c of this.confirmed) for (const r of c.reads) r.reject(err)
+    this.confirmed = []
+  }
+}

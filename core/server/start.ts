@@ -1,0 +1,259 @@
+// Opening a member: the data dir, its identity (or bootstrapping a new cluster), the Raft node, the
+// peer listener and the client listener. Everything an operator can get wrong is reported as one
+// ConfigError line.
+
+import { mkdir } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { Server } from 'node:http'
+import { join } from 'node:path'
+import type { Logger } from 'pino'
+import { createClientServer } from '../api/client-server.ts'
+import { Metrics } from '../api/metrics.ts'
+import { RocksBackend } from '../mvcc/rocks-backend.ts'
+import { MvccStore } from '../mvcc/store.ts'
+import { RawNode } from '../raft/rawnode.ts'
+import type { ConfState, Entry } from '../raft/types.ts'
+import { emptyConfState } from '../raft/types.ts'
+import { encodeConfChange } from '../raft/confchange-codec.ts'
+import { CorruptionError, RocksDb, RocksLogStore, WriteBatch } from '../storage/index.ts'
+import type { Db, LogStore } from '../storage/index.ts'
+import { hashId, idToHex } from './ids.ts'
+import { encodeMemberContext, Member } from './member.ts'
+import { ConfigError } from './options.ts'
+import type { ServeOptions } from './options.ts'
+import { Registry } from './registry.ts'
+import type { Identity, MemberInfo } from './registry.ts'
+import { sendSnapshot, SnapshotReceiver, snapshotHeaders } from './snapshot-transfer.ts'
+import { Transport } from './transport.ts'
+
+export interface RunningMember {
+  member: Member
+  clientServers: Server[]
+  peerServers: Server[]
+  stop(): Promise<void>
+  /** Resolves when the member stops by itself (removed from the cluster, fatal error). */
+  done: Promise<void>
+}
+
+export function memberIdFor(token: string, name: string, peerUrls: string[]): number {
+  return hashId('member', token, name, ...[...peerUrls].sort())
+}
+
+export function clusterIdFor(token: string, memberIds: number[]): number {
+  return hashId('cluster', token, ...[...memberIds].sort((a, b) => a - b).map(String))
+}
+
+async function openDb(dataDir: string): Promise<Db & { handle: unknown; close(): Promise<void> }> {
+  try {
+    await mkdir(dataDir, { recursive: true })
+  } catch (e) {
+    throw new ConfigError(`cannot create --data-dir ${dataDir}: ${(e as Error).message}`)
+  }
+  try {
+    return await RocksDb.open(join(dataDir, 'db'))
+  } catch (e) {
+    const msg = (e as Error).message
+    if (/lock/i.test(msg)) throw new ConfigError(`--data-dir ${dataDir} is in use by another process`)
+    throw new ConfigError(`cannot open --data-dir ${dataDir}: ${msg}`)
+  }
+}
+
+/** Writes the first entries of a new cluster: one conf change per initial member, all committed. */
+async function bootstrap(opts: ServeOptions, db: Db, logStore: LogStore, registry: Registry): Promise<Identity> {
+  if (opts.initialClusterState === 'existing') {
+    throw new ConfigError('--initial-cluster-state existing needs a member added with `cairn member add` (not supported by this version yet)')
+  }
+  const token = opts.initialClusterToken
+  const members: MemberInfo[] = [...opts.initialCluster].map(([name, urls]) => {
+    const peerUrls = urls.map((u) => u.origin)
+    return { id: memberIdFor(token, name, peerUrls), name, peerUrls, clientUrls: [], isLearner: false }
+  })
+  const self = members.find((m) => m.name === opts.name)
+  if (!self) throw new ConfigError(`--initial-cluster has no entry for --name ${opts.name}`)
+  const ownAdvertised = opts.initialAdvertisePeerUrls.map((u) => u.origin).sort()
+  if (JSON.stringify([...self.peerUrls].sort()) !== JSON.stringify(ownAdvertised)) {
+    throw new ConfigError(
+      `--initial-cluster has ${opts.name}=${self.peerUrls.join(',')} but --initial-advertise-peer-urls is ${ownAdvertised.join(',')}`,
+    )
+  }
+  const clusterId = clusterIdFor(token, members.map((m) => m.id))
+  const entries: Entry[] = members.map((m, i) => ({
+    term: 1,
+    index: i + 1,
+    type: 'conf-change',
+    data: encodeConfChange({
+      transition: 'auto',
+      changes: [{ type: 'add-voter', nodeId: m.id }],
+      context: encodeMemberContext({ id: m.id, name: m.name, peerUrls: m.peerUrls }),
+    }),
+  }))
+  const confState: ConfState = { ...emptyConfState(), voters: members.map((m) => m.id) }
+  const batch = new WriteBatch()
+  logStore.stageConfState(batch, confState, 0)
+  for (const m of members) registry.stagePut(batch, m)
+  await db.write(batch, { sync: true })
+  await logStore.save({ entries, hardState: { term: 1, vote: 0, commit: entries.length } }, true)
+  const identity: Identity = { memberId: self.id, clusterId, name: opts.name }
+  await registry.saveIdentity(identity)
+  return identity
+}
+
+function listen(server: Server, url: URL): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE') reject(new ConfigError(`listen tcp ${url.host}: address already in use`))
+      else if (e.code === 'EADDRNOTAVAIL') reject(new ConfigError(`listen tcp ${url.host}: address not available`))
+      else reject(new ConfigError(`listen tcp ${url.host}: ${e.message}`))
+    }
+    server.once('error', onError)
+    server.listen(Number(url.port), url.hostname.replace(/^\[|\]$/g, ''), () => {
+      server.off('error', onError)
+      resolve()
+    })
+  })
+}
+
+export async function startMember(opts: ServeOptions, logger: Logger): Promise<RunningMember> {
+  const db = await openDb(opts.dataDir)
+  let logStore: RocksLogStore
+  try {
+    logStore = await RocksLogStore.open(db)
+  } catch (e) {
+    await db.close()
+    if (e instanceof CorruptionError) throw new ConfigError(`--data-dir ${opts.dataDir} is corrupt: ${e.detail ?? e.message}`)
+    throw e
+  }
+  const registry = await Registry.open(db)
+  const mvcc = await MvccStore.open(new RocksBackend(db.handle as never), {
+    leaseTtlSecondsMin: Math.ceil((1.5 * opts.electionTimeoutMs) / 1000),
+  })
+  let identity = registry.identity()
+  if (!identity) identity = await bootstrap(opts, db, logStore, registry)
+  else if (identity.name !== opts.name) {
+    await db.close()
+    throw new ConfigError(
+      `--data-dir ${opts.dataDir} belongs to member "${identity.name}" (${idToHex(identity.memberId)}); start it with --name ${identity.name} or use another --data-dir`,
+    )
+  }
+  const id = identity.memberId
+  const clusterIdHex = idToHex(identity.clusterId)
+  const log = logger.child({ member: opts.name, id: idToHex(id) })
+  const node = new RawNode({
+    id,
+    storage: logStore,
+    electionTick: Math.max(2, Math.round(opts.electionTimeoutMs / opts.heartbeatIntervalMs)),
+    heartbeatTick: 1,
+    random: Math.random,
+    applied: mvcc.appliedIndex(),
+    preVote: true,
+    checkQuorum: true,
+    maxSizePerMsg: 1024 * 1024,
+    maxInflightMsgs: 512,
+    maxUncommittedEntriesSize: 1024 * 1024 * 1024,
+    logger: {
+      debug: (m) => log.debug(m),
+      info: (m) => log.debug(m),
+      warn: (m) => log.warn(m),
+    },
+  })
+  let member: Member | undefined
+  const transport = new Transport({
+    selfId: id,
+    clusterId: clusterIdHex,
+    logger: log,
+    onMessage: (m) => member?.receive(m),
+    onUnreachable: (peer) => node.reportUnreachable(peer),
+    onSnapshotSent: () => undefined,
+    onPeerActive: () => undefined,
+  })
+  let resolveDone!: () => void
+  const done = new Promise<void>((r) => (resolveDone = r))
+  member = new Member({
+    id,
+    clusterId: identity.clusterId,
+    name: opts.name,
+    db,
+    logStore,
+    mvcc,
+    registry,
+    node,
+    transport,
+    logger: log,
+    heartbeatIntervalMs: opts.heartbeatIntervalMs,
+    electionTimeoutMs: opts.electionTimeoutMs,
+    snapshotCount: opts.snapshotCount,
+    clientUrls: opts.advertiseClientUrls.map((u) => u.origin),
+    sendSnapshot: (to, snap) => {
+      const peer = registry.get(to)
+      const url = peer?.peerUrls[0]
+      if (!url) return Promise.resolve(false)
+      return sendSnapshot(url, snapshotHeaders(id, clusterIdHex, to), snap, 10 * 60_000)
+    },
+    onRemoved: () => resolveDone(),
+  })
+  const receiver = new SnapshotReceiver({
+    spoolDir: join(opts.dataDir, 'snap-incoming'),
+    logger: log,
+    refusal: (req) => transport.refusal(req),
+    onSnapshot: (m, members, open, cleanup) => member!.receiveSnapshot(m, members, open, cleanup),
+  })
+  for (const m of registry.list()) if (m.id !== id) transport.addPeer(m.id, m.peerUrls)
+
+  const peerServers: Server[] = []
+  const clientServers: Server[] = []
+  const metrics = new Metrics({
+    hasLeader: () => member!.leaderId() !== 0,
+    leaderChanges: () => member!.leaderChanges,
+    proposalsPending: () => 0,
+    watchers: () => member!.watchHub.watcherCount,
+    appliedIndex: () => member!.appliedIndex(),
+    committedIndex: () => member!.committedIndex(),
+    revision: () => member!.mvcc.currentRevision(),
+  })
+  const stop = async () => {
+    for (const s of [...clientServers, ...peerServers]) {
+      s.closeAllConnections?.()
+      s.close()
+    }
+    receiver.close()
+    await member!.stop()
+    await db.close()
+  }
+  try {
+    for (const url of opts.listenPeerUrls) {
+      const server = createServer((req, res) => {
+        if (req.url === '/members') {
+          res.writeHead(200, { 'content-type': 'application/json' })
+          res.end(JSON.stringify(registry.list()))
+          return
+        }
+        res.writeHead(404).end()
+      })
+      server.on('upgrade', (req, socket, head) => {
+        if (!transport.handleUpgrade(req, socket, head) && !receiver.handleUpgrade(req, socket, head)) socket.destroy()
+      })
+      peerServers.push(server)
+      await listen(server, url)
+    }
+    for (const url of opts.listenClientUrls) {
+      const server = createClientServer({ member, logger: log, maxRequestBytes: opts.maxRequestBytes, metrics })
+      clientServers.push(server)
+      await listen(server, url)
+    }
+  } catch (e) {
+    await stop()
+    throw e
+  }
+  member.start()
+  member.publish()
+  log.info(
+    {
+      clientUrls: opts.listenClientUrls.map((u) => u.origin),
+      peerUrls: opts.listenPeerUrls.map((u) => u.origin),
+      dataDir: opts.dataDir,
+      cluster: clusterIdHex,
+    },
+    'member started',
+  )
+  return { member, clientServers, peerServers, stop, done }
+}
