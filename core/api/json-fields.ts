@@ -25,8 +25,8 @@ export function bytesField(o: JsonObject, name: string): Uint8Array | undefined 
   const v = field(o, name)
   if (v === undefined || v === null) return undefined
   if (typeof v !== 'string') throw new InvalidArgumentError(`${name}: expected a base64 string`)
-  // jsonpb takes standard or URL-safe base64, padded or not.
-  const ok = (BASE64.test(v) || BASE64URL.test(v)) && v.replace(/=+$/, '').length % 4 !== 1
+  // jsonpb takes standard or URL-safe base64, padded (as Go's decoders require).
+  const ok = (BASE64.test(v) || BASE64URL.test(v)) && v.length % 4 === 0
   if (!ok) throw new InvalidArgumentError(`${name}: illegal base64 data`)
   return Buffer.from(v, v.includes('-') || v.includes('_') ? 'base64url' : 'base64')
 }

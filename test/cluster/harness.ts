@@ -1,0 +1,165 @@
+// Real multi-process clusters for tests: `cairn serve` child processes on loopback ports, each with
+// its own temporary data dir. Every process is killed when the cluster is stopped (or the test
+// process exits), so tests stop by themselves.
+
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const ROOT = new URL('../..', import.meta.url).pathname
+const BIN = join(ROOT, 'bin/cairn.js')
+const live = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const p of live) p.kill('SIGKILL')
+})
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.unref()
+    s.on('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+export interface MemberProcess {
+  name: string
+  clientUrl: string
+  peerUrl: string
+  dataDir: string
+  proc: ChildProcess | undefined
+  stderr: string
+}
+
+export interface ClusterOptions {
+  size: number
+  heartbeatMs?: number
+  electionMs?: number
+  snapshotCount?: number
+  extraArgs?: string[]
+}
+
+export class TestCluster {
+  readonly members: MemberProcess[] = []
+  readonly root = mkdtempSync(join(tmpdir(), 'cairn-cluster-'))
+  private initialCluster = ''
+
+  constructor(readonly opts: ClusterOptions) {}
+
+  static async start(opts: ClusterOptions): Promise<TestCluster> {
+    const c = new TestCluster(opts)
+    for (let i = 1; i <= opts.size; i++) {
+      const [cp, pp] = [await freePort(), await freePort()]
+      c.members.push({
+        name: `m${i}`,
+        clientUrl: `http://127.0.0.1:${cp}`,
+        peerUrl: `http://127.0.0.1:${pp}`,
+        dataDir: join(c.root, `m${i}`),
+        proc: undefined,
+        stderr: '',
+      })
+    }
+    c.initialCluster = c.members.map((m) => `${m.name}=${m.peerUrl}`).join(',')
+    for (let i = 0; i < opts.size; i++) c.startMember(i)
+    await c.waitForLeader()
+    return c
+  }
+
+  startMember(i: number): void {
+    const m = this.members[i]!
+    const args = [
+      BIN,
+      'serve',
+      '--name', m.name,
+      '--data-dir', m.dataDir,
+      '--listen-client-urls', m.clientUrl,
+      '--listen-peer-urls', m.peerUrl,
+      '--initial-cluster', this.initialCluster,
+      '--heartbeat-interval', String(this.opts.heartbeatMs ?? 50),
+      '--election-timeout', String(this.opts.electionMs ?? 500),
+      '--snapshot-count', String(this.opts.snapshotCount ?? 10000),
+      '--log-level', 'info',
+      ...(this.opts.extraArgs ?? []),
+    ]
+    const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
+    m.stderr = ''
+    proc.stderr!.on('data', (d: Buffer) => {
+      m.stderr = (m.stderr + d.toString()).slice(-200_000)
+    })
+    live.add(proc)
+    proc.on('exit', () => live.delete(proc))
+    m.proc = proc
+  }
+
+  kill(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const p = this.members[i]!.proc
+    if (!p || p.exitCode !== null || p.signalCode !== null) return Promise.resolve()
+    return new Promise((resolve) => {
+      p.once('exit', () => resolve())
+      p.kill(signal)
+    })
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.members.map((_, i) => this.kill(i)))
+    rmSync(this.root, { recursive: true, force: true })
+  }
+
+  async status(i: number): Promise<{ leader: string; raftTerm: string; memberId: string } | undefined> {
+    try {
+      const r = await post(this.members[i]!.clientUrl, '/v3/maintenance/status', {}, 1000)
+      if (r.status !== 200) return undefined
+      const b = r.body as { leader: string; raftTerm: string; header: { member_id: string } }
+      return { leader: b.leader, raftTerm: b.raftTerm, memberId: b.header.member_id }
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Index of the member that is leader according to a majority of live members. */
+  async waitForLeader(timeoutMs = 15_000, except?: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline) {
+      const statuses = await Promise.all(this.members.map((_, i) => (i === except ? undefined : this.status(i))))
+      for (let i = 0; i < statuses.length; i++) {
+        const s = statuses[i]
+        if (s && s.leader === s.memberId && s.leader !== '0') return i
+      }
+      await sleep(50)
+    }
+    throw new Error(`no leader within ${timeoutMs} ms\n${this.members.map((m) => `${m.name}: ${m.stderr.slice(-2000)}`).join('\n')}`)
+  }
+
+  async waitHealthy(i: number, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline) {
+      try {
+        const r = await fetch(`${this.members[i]!.clientUrl}/health`, { signal: AbortSignal.timeout(1000) })
+        if (r.status === 200) return
+      } catch {
+        // not up yet
+      }
+      await sleep(50)
+    }
+    throw new Error(`member ${i} not healthy within ${timeoutMs} ms\n${this.members[i]!.stderr.slice(-3000)}`)
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
+export async function post(base: string, path: string, body: unknown, timeoutMs = 5000): Promise<{ status: number; body: unknown }> {
+  const r = await fetch(base + path, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) })
+  const text = await r.text()
+  return { status: r.status, body: text ? (JSON.parse(text) as unknown) : undefined }
+}
+
+export const b64 = (s: string) => Buffer.from(s).toString('base64')
+export const unb64 = (s: string | undefined) => (s === undefined ? '' : Buffer.from(s, 'base64').toString())
