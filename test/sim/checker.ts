@@ -28,6 +28,7 @@ export type ViolationKind =
   | 'hard-state'
   | 'liveness'
   | 'core-exception'
+  | 'simulator'
 
 export class Violation extends Error {
   constructor(
@@ -36,6 +37,14 @@ export class Violation extends Error {
   ) {
     super(`${kind}: ${message}`)
     this.name = 'Violation'
+  }
+}
+
+/** A bug in the simulator itself (a broken internal assertion), never in the code under test. */
+export class SimulatorError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'SimulatorError'
   }
 }
 

@@ -10,7 +10,7 @@ import { RaftError } from '../../core/raft/errors.ts'
 import type { Ready } from '../../core/raft/ready.ts'
 import { isLocalMessage } from '../../core/raft/types.ts'
 import type { ConfState, Entry, Message, NodeId, Snapshot } from '../../core/raft/types.ts'
-import { Checker, Violation } from './checker.ts'
+import { Checker, SimulatorError, Violation } from './checker.ts'
 import type { ViolationKind } from './checker.ts'
 import { EventQueue } from './event-queue.ts'
 import { Network, NODE_ID_LIMIT } from './network.ts'
@@ -232,8 +232,8 @@ class Simulation {
 
   private step(): void {
     const next = this.queue.pop()
-    if (next === undefined) throw new Error('simulation: event queue ran dry')
-    if (next.time < this.now) throw new Error(`simulation: time went back from ${this.now} to ${next.time}`)
+    if (next === undefined) throw new SimulatorError('event queue ran dry')
+    if (next.time < this.now) throw new SimulatorError(`time went back from ${this.now} to ${next.time}`)
     this.now = next.time
     this.steps++
     this.handle(next.event)
@@ -259,7 +259,7 @@ class Simulation {
   }
 
   private schedule(delayUnits: number, event: SimEvent): void {
-    if (!this.queue.push(this.now + delayUnits, event)) throw new Error('simulation: event queue full')
+    if (!this.queue.push(this.now + delayUnits, event)) throw new SimulatorError('event queue full')
   }
 
   private trace(line: string): void {
@@ -271,7 +271,7 @@ class Simulation {
   // ---- nodes --------------------------------------------------------------------------------
 
   private addNode(id: NodeId): SimNode {
-    if (id <= 0 || id >= NODE_ID_LIMIT || this.nodes.has(id)) throw new Error(`simulation: bad new node id ${id}`)
+    if (id <= 0 || id >= NODE_ID_LIMIT || this.nodes.has(id)) throw new SimulatorError(`bad new node id ${id}`)
     const tickUnits = TIME_UNITS_PER_TICK + this.prng.int(-1, 1)
     const node = new SimNode(id, this.prng.fork(), tickUnits)
     this.nodes.set(id, node)
@@ -288,12 +288,12 @@ class Simulation {
 
   /** Builds the volatile half of a node from its durable storage. */
   private start(node: SimNode): void {
-    if (node.isUp) throw new Error(`simulation: node ${node.id} started twice`)
+    if (node.isUp) throw new SimulatorError(`node ${node.id} started twice`)
     const snapshot = node.durable.snapshot()
     const raft = this.newRaft(node, snapshot)
     const machine = KvStateMachine.decode(snapshot.data)
     if (machine.applied !== snapshot.metadata.index) {
-      throw new Error(`simulation: node ${node.id} snapshot at ${snapshot.metadata.index} holds a machine at ${machine.applied}`)
+      throw new SimulatorError(`node ${node.id} snapshot at ${snapshot.metadata.index} holds a machine at ${machine.applied}`)
     }
     this.checker.observeRestore(node.id, machine.applied, machine.fingerprint)
     node.raft = raft
@@ -612,6 +612,7 @@ function hasQuorum(voters: readonly NodeId[], ok: (id: NodeId) => boolean): bool
 
 function classify(error: unknown): { kind: ViolationKind; message: string } {
   if (error instanceof Violation) return { kind: error.kind, message: error.message }
+  if (error instanceof SimulatorError) return { kind: 'simulator', message: `simulator bug: ${error.message}` }
   // The message and where it was thrown: enough to file it; --verbose on the replay shows the rest.
   const frames = error instanceof Error ? (error.stack ?? '').split('\n').filter((l) => l.trimStart().startsWith('at ')) : []
   const message = error instanceof Error ? `${error.name}: ${error.message} (${frames.slice(0, 2).map((f) => f.trim()).join(' ')})` : String(error)

@@ -5,6 +5,7 @@
 
 import { RaftError } from '../../core/raft/errors.ts'
 import type { ConfChange, ConfChangeSingle, ConfState, Entry, NodeId, ReadState } from '../../core/raft/types.ts'
+import { Violation } from './checker.ts'
 import type { Checker, ReadCheck } from './checker.ts'
 import type { SimNode } from './node.ts'
 import type { Prng } from './prng.ts'
@@ -188,12 +189,12 @@ export class Workload {
 
   onReadState(node: SimNode, state: ReadState): void {
     const context = state.requestContext
-    if (context.byteLength !== 5 || context[0] !== READ_CONTEXT_MAGIC) throw new Error('workload: foreign read context')
+    if (context.byteLength !== 5 || context[0] !== READ_CONTEXT_MAGIC) throw new Violation('core-exception', `node ${node.id} got a read state for a context it never sent`)
     const id = new DataView(context.buffer, context.byteOffset, context.byteLength).getUint32(1, true)
     const read = this.reads.get(id)
     // Unknown: expired, or a duplicate answer. Another node's read must never surface here.
     if (read === undefined || read.readIndex !== undefined) return
-    if (read.node !== node.id) throw new Error(`workload: read ${id} of node ${read.node} answered on node ${node.id}`)
+    if (read.node !== node.id) throw new Violation('core-exception', `read ${id} of node ${read.node} answered on node ${node.id}`)
     if (read.generation !== node.generation) return
     read.readIndex = state.index
   }
