@@ -57,6 +57,9 @@ export interface MemberParts {
   sendSnapshot: (to: number, snap: OutgoingSnapshot) => Promise<boolean>
   /** Called when this member was removed from the cluster. */
   onRemoved: () => void
+  /** Observers for metrics. */
+  observeFsyncSeconds?: (s: number) => void
+  observeApplySeconds?: (s: number, entries: number) => void
 }
 
 /** Entries kept behind a snapshot so slightly lagging followers catch up from the log, not a snapshot. */
@@ -177,17 +180,23 @@ export class Member {
     const early = this.node.raft.state === 'leader' && !termOrVoteChanged
     if (early) this.sendMessages(rd.messages)
     if (rd.snapshot) await this.restoreSnapshot(rd.snapshot)
+    const saveStarted = performance.now()
     await this.p.logStore.save(
       { entries: rd.entries, ...(rd.hardState ? { hardState: rd.hardState } : {}), ...(rd.snapshot ? { snapshot: rd.snapshot } : {}) },
       rd.mustSync,
     )
+    if (rd.mustSync) this.p.observeFsyncSeconds?.((performance.now() - saveStarted) / 1000)
     if (rd.hardState) {
       this.prevTerm = rd.hardState.term
       this.prevVote = rd.hardState.vote
     }
     if (!early) this.sendMessages(rd.messages)
     for (const rs of rd.readStates) this.reads.onReadState(rs.index, rs.requestContext)
-    if (rd.committedEntries.length > 0) await this.applyEntries(rd.committedEntries)
+    if (rd.committedEntries.length > 0) {
+      const applyStarted = performance.now()
+      await this.applyEntries(rd.committedEntries)
+      this.p.observeApplySeconds?.((performance.now() - applyStarted) / 1000, rd.committedEntries.length)
+    }
     this.reads.onApplied()
     this.maybeCampaignAlone()
     await this.maybeSnapshot()

@@ -126,6 +126,7 @@ export async function startMember(opts: ServeOptions, logger: Logger): Promise<R
   const registry = await Registry.open(db)
   const mvcc = await MvccStore.open(new RocksBackend(db.handle as never), {
     leaseTtlSecondsMin: Math.ceil((1.5 * opts.electionTimeoutMs) / 1000),
+    txnOpsMax: opts.maxTxnOps,
   })
   let identity = registry.identity()
   if (!identity) identity = await bootstrap(opts, db, logStore, registry)
@@ -166,6 +167,15 @@ export async function startMember(opts: ServeOptions, logger: Logger): Promise<R
     onSnapshotSent: () => undefined,
     onPeerActive: () => undefined,
   })
+  const metrics = new Metrics({
+    hasLeader: () => member!.leaderId() !== 0,
+    leaderChanges: () => member!.leaderChanges,
+    proposalsPending: () => 0,
+    watchers: () => member!.watchHub.watcherCount,
+    appliedIndex: () => member!.appliedIndex(),
+    committedIndex: () => member!.committedIndex(),
+    revision: () => member!.mvcc.currentRevision(),
+  })
   let resolveDone!: () => void
   const done = new Promise<void>((r) => (resolveDone = r))
   member = new Member({
@@ -190,6 +200,11 @@ export async function startMember(opts: ServeOptions, logger: Logger): Promise<R
       return sendSnapshot(url, snapshotHeaders(id, clusterIdHex, to), snap, 10 * 60_000)
     },
     onRemoved: () => resolveDone(),
+    observeFsyncSeconds: (s) => metrics.fsyncSeconds.observe(s),
+    observeApplySeconds: (s, n) => {
+      metrics.applySeconds.observe(s)
+      metrics.proposalsCommitted.inc(n)
+    },
   })
   const receiver = new SnapshotReceiver({
     spoolDir: join(opts.dataDir, 'snap-incoming'),
@@ -201,15 +216,6 @@ export async function startMember(opts: ServeOptions, logger: Logger): Promise<R
 
   const peerServers: Server[] = []
   const clientServers: Server[] = []
-  const metrics = new Metrics({
-    hasLeader: () => member!.leaderId() !== 0,
-    leaderChanges: () => member!.leaderChanges,
-    proposalsPending: () => 0,
-    watchers: () => member!.watchHub.watcherCount,
-    appliedIndex: () => member!.appliedIndex(),
-    committedIndex: () => member!.committedIndex(),
-    revision: () => member!.mvcc.currentRevision(),
-  })
   const stop = async () => {
     for (const s of [...clientServers, ...peerServers]) {
       s.closeAllConnections?.()
