@@ -28,5 +28,6 @@ export {
   type ValidationLimits,
 } from './validate.ts'
 export * from './limits.ts'
+export type { RangeStream } from './range.ts'
 export { decodeSnapshot, encodeSnapshot, type SnapshotHeader } from './snapshot-stream.ts'
 export { prefixEnd } from './bytes.ts'

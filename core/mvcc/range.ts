@@ -2,13 +2,15 @@
 // applier does: count every key in range (the min/max revision filters do not reduce the count),
 // filter, sort, cut to `limit` and say whether there was `more`.
 //
-// Results sorted by key are taken straight from a scan in the wanted direction, so memory stays
-// bounded by `limit`; sorting on another field has to see every match first (as etcd does too).
+// Results sorted by key are taken straight from a scan in the wanted direction and can be streamed
+// (streamRange), so memory stays bounded however large the range; sorting on another field has to
+// see every match first (as etcd does for every range).
 
 import { compareBytes, emptyBytes } from './bytes.ts'
+import { ClosingIterator } from './backend.ts'
 import type { RangeRequest, RangeResponse, SortOrder, SortTarget } from './requests.ts'
 import type { Scan } from './scan.ts'
-import type { KeyValue } from './types.ts'
+import type { KeyValue, ResponseHeader } from './types.ts'
 
 interface EffectiveSort {
   target: SortTarget
@@ -62,28 +64,64 @@ function sortByTarget(kvs: KeyValue[], sort: EffectiveSort): void {
   kvs.sort((a, b) => sign * compareByTarget(sort.target, a, b))
 }
 
-/** Consumes `scan` (opened in the direction rangeScansReverse() gave) and builds the answer. */
-export async function runRange(request: RangeRequest, scan: Scan, headerRevision: number): Promise<RangeResponse> {
+/** A range answer whose key-values are produced while the scan runs. */
+export interface RangeStream {
+  header: ResponseHeader
+  /** The answer's key-values in order. Drain it (or call return()) to release the backend view. */
+  kvs: AsyncIterableIterator<KeyValue, undefined>
+  /** `count` and `more`: final once `kvs` is drained. */
+  summary(): { count: number; more: boolean }
+}
+
+/**
+ * Streams the answer from `scan` (opened in the direction rangeScansReverse() gave). Sorted by key,
+ * memory stays bounded whatever the range size; sorted on another field, matches are gathered first.
+ */
+export function streamRange(request: RangeRequest, scan: Scan, headerRevision: number): RangeStream {
   const sort = effectiveSort(request)
-  const byKey = sort.target === 'KEY'
   const limit = request.limit ?? 0
   const countOnly = request.countOnly === true
-  let kvs: KeyValue[] = []
-  let count = 0
-  let more = false
-  for await (const kv of scan) {
-    count++
-    if (countOnly || !passesFilters(request, kv)) continue
-    if (!byKey || limit === 0 || kvs.length < limit) kvs.push(kv)
-    else more = true
-  }
-  if (!byKey) {
-    sortByTarget(kvs, sort)
-    if (limit > 0 && kvs.length > limit) {
-      kvs = kvs.slice(0, limit)
-      more = true
+  const keysOnly = request.keysOnly === true
+  const totals = { count: 0, more: false }
+  const shape = (kv: KeyValue): KeyValue => (keysOnly ? { ...kv, value: emptyBytes } : kv)
+
+  async function* byKey(): AsyncGenerator<KeyValue, undefined> {
+    let returned = 0
+    for await (const kv of scan) {
+      totals.count++
+      if (countOnly || !passesFilters(request, kv)) continue
+      if (limit === 0 || returned < limit) {
+        returned++
+        yield shape(kv)
+      } else {
+        totals.more = true
+      }
     }
   }
-  if (request.keysOnly === true) kvs = kvs.map((kv) => ({ ...kv, value: emptyBytes }))
-  return { header: { revision: headerRevision }, kvs, more, count }
+
+  async function* byTarget(): AsyncGenerator<KeyValue, undefined> {
+    const matches: KeyValue[] = []
+    for await (const kv of scan) {
+      totals.count++
+      if (!countOnly && passesFilters(request, kv)) matches.push(kv)
+    }
+    sortByTarget(matches, sort)
+    if (limit > 0 && matches.length > limit) totals.more = true
+    for (const kv of limit > 0 ? matches.slice(0, limit) : matches) yield shape(kv)
+  }
+
+  const generator = sort.target === 'KEY' ? byKey() : byTarget()
+  return {
+    header: { revision: headerRevision },
+    kvs: new ClosingIterator(generator, [() => scan.return()]),
+    summary: () => ({ ...totals }),
+  }
+}
+
+/** The whole answer in memory (for txns, and callers that want one object). */
+export async function runRange(request: RangeRequest, scan: Scan, headerRevision: number): Promise<RangeResponse> {
+  const stream = streamRange(request, scan, headerRevision)
+  const kvs: KeyValue[] = []
+  for await (const kv of stream.kvs) kvs.push(kv)
+  return { header: stream.header, kvs, ...stream.summary() }
 }

@@ -424,3 +424,27 @@ describe('MvccStore apply bookkeeping', () => {
     expect(error).toMatchObject({ revision: 9, currentRevision: 2, httpStatus: 400, grpcCode: 11 })
   })
 })
+
+describe('MvccStore rangeStream', () => {
+  test('streams key-values while scanning; count and more are final once drained', async () => {
+    const t = await TestStore.create()
+    for (let i = 0; i < 700; i++) await t.put(`k${String(i).padStart(4, '0')}`, `${i}`)
+    const stream = await t.store.rangeStream({ ...all, limit: 650, sortOrder: 'DESCEND' })
+    expect(stream.header.revision).toBe(701)
+    const first = await stream.kvs.next()
+    expect(text(first.value?.key)).toBe('k0699')
+    let n = 1
+    for await (const _ of stream.kvs) n++
+    expect(n).toBe(650)
+    expect(stream.summary()).toEqual({ count: 700, more: true })
+  })
+
+  test('an abandoned stream releases its view', async () => {
+    const t = await TestStore.create()
+    for (let i = 0; i < 10; i++) await t.put(`k${i}`, 'v')
+    const stream = await t.store.rangeStream(all)
+    await stream.kvs.next()
+    await stream.kvs.return!()
+    expect((await stream.kvs.next()).done).toBe(true)
+  })
+})

@@ -30,7 +30,7 @@ import {
   revisionOfHistoryKey,
 } from './layout.ts'
 import { compactionBatchKeysMax, historyReadEventsMax, leaseTtlSecondsMinDefault, txnOpsMaxDefault } from './limits.ts'
-import { rangeScansReverse, runRange } from './range.ts'
+import { rangeScansReverse, runRange, streamRange, type RangeStream } from './range.ts'
 import { decodeEventRecord, decodeLeaseRecord, decodeNumber, encodeNumber } from './records.ts'
 import type {
   ApplyRequest,
@@ -41,7 +41,7 @@ import type {
   RangeRequest,
   RangeResponse,
 } from './requests.ts'
-import { openScanAt } from './scan.ts'
+import { openScanAt, type Scan } from './scan.ts'
 import { SerialQueue } from './serial.ts'
 import { clearOwnedPrefixes, restoreEntries } from './snapshot-restore.ts'
 import { encodeSnapshot, type SnapshotHeader } from './snapshot-stream.ts'
@@ -245,9 +245,23 @@ export class MvccStore {
 
   /** Serves a range outside apply, at the request's revision (0 = current). Throws CairnError. */
   async range(request: RangeRequest): Promise<RangeResponse> {
+    const { scan, head } = await this.openRange(request)
+    return runRange(request, scan, head)
+  }
+
+  /**
+   * Like range(), but the key-values stream from the backend view as they are read, so a range over
+   * millions of keys costs bounded memory (when sorted by key). Drain `kvs` or call its return().
+   */
+  async rangeStream(request: RangeRequest): Promise<RangeStream> {
+    const { scan, head } = await this.openRange(request)
+    return streamRange(request, scan, head)
+  }
+
+  private async openRange(request: RangeRequest): Promise<{ head: number; scan: Scan }> {
     validateRangeRequest(request)
     const reverse = rangeScansReverse(request)
-    const opened = await this.queue.run(() => {
+    return this.queue.run(() => {
       this.checkUsable()
       const head = this.state.revision
       const revision = request.revision === undefined || request.revision === 0 ? head : request.revision
@@ -255,7 +269,6 @@ export class MvccStore {
       if (revision < this.state.compactRevision) throw new CompactedError(this.state.compactRevision)
       return { head, scan: openScanAt(this.backend, toInterval(request.key, request.rangeEnd), revision, head, reverse) }
     })
-    return runRange(request, opened.scan, opened.head)
   }
 
   /**

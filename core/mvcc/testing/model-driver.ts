@@ -152,7 +152,12 @@ export function normalize(value: unknown): unknown {
 
 async function rangeOutcome(store: MvccStore, request: RangeRequest): Promise<unknown> {
   try {
-    return normalize(await store.range(request))
+    const whole = normalize(await store.range(request))
+    const stream = await store.rangeStream(request)
+    const kvs: unknown[] = []
+    for await (const kv of stream.kvs) kvs.push(kv)
+    expect(normalize({ header: stream.header, kvs, ...stream.summary() }), 'rangeStream agrees with range').toEqual(whole)
+    return whole
   } catch (error) {
     if (error instanceof CairnError) return { code: error.code }
     throw error
