@@ -9,16 +9,13 @@
 import { CairnError, CompactedError, CorruptDataError, FutureRevisionError, LeaseNotFoundError } from '../errors.ts'
 import { applyToTxn } from './apply-ops.ts'
 import type { BackendOp, KvBackend } from './backend.ts'
-import { entriesOf } from './backend.ts'
 import { toInterval } from './interval.ts'
 import {
   historyBounds,
-  keyOfLeaseAttachmentKey,
   layoutFormat,
   leaseAttachmentBounds,
   leaseGrantBounds,
   leaseGrantKey,
-  leaseIdOfLeaseKey,
   metaAppliedIndexKey,
   metaCompactRevisionKey,
   metaFormatKey,
@@ -27,11 +24,13 @@ import {
   prefixBounds,
   prefixKeyspace,
   prefixLease,
-  revisionOfHistoryKey,
 } from './layout.ts'
-import { compactionBatchKeysMax, historyReadEventsMax, leaseTtlSecondsMinDefault, txnOpsMaxDefault } from './limits.ts'
+import { historyReadEventsMax, leaseTtlSecondsMinDefault, txnOpsMaxDefault } from './limits.ts'
 import { rangeScansReverse, runRange, streamRange, type RangeStream } from './range.ts'
-import { decodeEventRecord, decodeLeaseRecord, decodeNumber, encodeNumber } from './records.ts'
+import { decodeNumber, encodeNumber } from './records.ts'
+import { readRevisions, type HistoryRead } from './history-read.ts'
+import { readAttachedKeys, readLeaseList, readLeaseTtl, type LeaseInfo } from './lease-reads.ts'
+import { reclaimHistory } from './reclaim.ts'
 import type {
   ApplyRequest,
   ApplyResponse,
@@ -46,6 +45,9 @@ import { SerialQueue } from './serial.ts'
 import { clearOwnedPrefixes, restoreEntries } from './snapshot-restore.ts'
 import { encodeSnapshot, type SnapshotHeader } from './snapshot-stream.ts'
 import type { RevisionEvents } from './types.ts'
+
+export type { HistoryRead } from './history-read.ts'
+export type { LeaseInfo } from './lease-reads.ts'
 import { validateApplyRequest, validateRangeRequest, checkLeaseId } from './validate.ts'
 import { WriteTxn } from './write-txn.ts'
 
@@ -70,13 +72,6 @@ export type ApplyOutcome =
   | { status: 'refused'; error: CairnError }
   | { status: 'skipped' }
 
-export interface HistoryRead {
-  /** Complete revisions, ascending. */
-  revisions: RevisionEvents[]
-  /** All events up to and including this revision have been returned; continue after it. */
-  throughRevision: number
-}
-
 /** Told of changes synchronously, after they are in the backend and before apply() resolves. */
 export interface StoreListener {
   onRevision?(batch: RevisionEvents): void
@@ -88,12 +83,6 @@ export interface StoreListener {
 export interface KeyspaceSnapshot extends SnapshotHeader {
   /** Chunks of at most snapshotChunkBytesMax bytes; drain it or call return() to release the view. */
   chunks: AsyncIterableIterator<Uint8Array>
-}
-
-export interface LeaseInfo {
-  id: number
-  /** Granted TTL in seconds. */
-  ttl: number
 }
 
 interface StoreState {
@@ -181,7 +170,7 @@ export class MvccStore {
    * Applies the committed entry at `index` (request undefined: an entry with no keyspace effect, such
    * as an empty or configuration entry, which still advances the applied index). Calls may overlap;
    * they run one at a time, in call order. Rejects only on a storage failure, after which the store is
-   * unusable (the member must stop).
+   * unusable (the member must stop), or when a listener threw (a bug; the entry is applied).
    */
   apply(index: number, request: ApplyRequest | undefined): Promise<ApplyOutcome> {
     return this.queue.run(() => this.applyNow(index, request))
@@ -283,22 +272,8 @@ export class MvccStore {
       const iterator = fromRevision > head ? undefined : this.backend.iterate(historyBounds(fromRevision, head + 1))
       return { head, iterator }
     })
-    const revisions: RevisionEvents[] = []
-    if (opened.iterator === undefined) return { revisions, throughRevision: opened.head }
-    let count = 0
-    for await (const entry of entriesOf(opened.iterator)) {
-      const event = decodeEventRecord(entry.value)
-      const revision = revisionOfHistoryKey(entry.key)
-      const last = revisions[revisions.length - 1]
-      if (last !== undefined && last.revision === revision) {
-        last.events.push(event)
-      } else {
-        if (count >= maxEvents) return { revisions, throughRevision: last!.revision }
-        revisions.push({ revision, events: [event] })
-      }
-      count++
-    }
-    return { revisions, throughRevision: opened.head }
+    if (opened.iterator === undefined) return { revisions: [], throughRevision: opened.head }
+    return readRevisions(opened.iterator, opened.head, maxEvents)
   }
 
   /** A lease's granted TTL and attached keys, or undefined if there is no such lease. */
@@ -310,18 +285,13 @@ export class MvccStore {
       const keys = request.keys === true ? this.backend.iterate(leaseAttachmentBounds(request.id)) : undefined
       return { revision: this.state.revision, grant, keys }
     })
-    const [record] = await opened.grant.next()
-    await opened.grant.close()
-    const response: LeaseTimeToLiveResponse = { header: { revision: opened.revision }, id: request.id, grantedTtl: 0, keys: [] }
-    if (record === undefined) {
+    const grantedTtl = await readLeaseTtl(opened.grant)
+    if (grantedTtl === undefined) {
       await opened.keys?.close()
       return undefined
     }
-    response.grantedTtl = decodeLeaseRecord(record.value).ttl
-    if (opened.keys !== undefined) {
-      for await (const entry of entriesOf(opened.keys)) response.keys.push(keyOfLeaseAttachmentKey(entry.key).slice())
-    }
-    return response
+    const keys = opened.keys === undefined ? [] : await readAttachedKeys(opened.keys)
+    return { header: { revision: opened.revision }, id: request.id, grantedTtl, keys }
   }
 
   /** Every lease with its granted TTL: the server's expiry tracking starts from this. */
@@ -330,11 +300,7 @@ export class MvccStore {
       this.checkUsable()
       return { revision: this.state.revision, iterator: this.backend.iterate(leaseGrantBounds()) }
     })
-    const leases: LeaseInfo[] = []
-    for await (const entry of entriesOf(opened.iterator)) {
-      leases.push({ id: leaseIdOfLeaseKey(entry.key), ttl: decodeLeaseRecord(entry.value).ttl })
-    }
-    return { revision: opened.revision, leases }
+    return { revision: opened.revision, leases: await readLeaseList(opened.iterator) }
   }
 
   /** etcd's LeaseLeases answer. */
@@ -402,25 +368,9 @@ export class MvccStore {
   }
 
   private scheduleReclaim(): void {
-    this.reclaiming = this.reclaiming.then(() => this.reclaimHistory()).catch((error: unknown) => void this.fail(error))
-  }
-
-  /**
-   * Deletes history below the compact revision in bounded batches. It runs beside apply: nothing
-   * reads those events any more (reads and watches below the compact revision are refused), and
-   * open views keep what they saw.
-   */
-  private async reclaimHistory(): Promise<void> {
-    for (;;) {
-      if (this.closed) return
-      const doomed: BackendOp[] = []
-      for await (const entry of entriesOf(this.backend.iterate(historyBounds(0, this.state.compactRevision)))) {
-        doomed.push({ type: 'del', key: entry.key })
-        if (doomed.length >= compactionBatchKeysMax) break
-      }
-      if (doomed.length === 0) return
-      await this.backend.write(doomed)
-    }
+    this.reclaiming = this.reclaiming
+      .then(() => reclaimHistory(this.backend, () => this.state.compactRevision, () => this.closed))
+      .catch((error: unknown) => void this.fail(error))
   }
 
   /** Stops background work. The backend stays open: it belongs to the caller. */

@@ -56,6 +56,7 @@ export class WatchHub implements WatcherOwner {
   private readonly unsubscribe: () => void
   private head: number
   private nextId = 1
+  private closed = false
 
   constructor(
     private readonly source: WatchSource,
@@ -82,6 +83,7 @@ export class WatchHub implements WatcherOwner {
    * Throws a CairnError for a malformed request.
    */
   watch(request: WatchCreateRequest, watchId?: number): Watcher {
+    if (this.closed) throw new Error('WatchHub is closed')
     validateWatch(request)
     const start = request.startRevision ?? 0
     const filters = request.filters ?? []
@@ -251,6 +253,7 @@ export class WatchHub implements WatcherOwner {
 
   /** Cancels every watcher and detaches from the source. */
   close(): void {
+    this.closed = true
     this.unsubscribe()
     for (const watcher of [...this.all]) watcher.cancel('watch hub closed')
   }
