@@ -108,7 +108,7 @@ export function drawSwarmOptions(prng: Prng): SwarmOptions {
       faultUnitsMin: 5 * TIME_UNITS_PER_TICK,
       faultUnitsMax: prng.int(10, 40) * TIME_UNITS_PER_TICK,
       reportUnreachableProbability: prng.pick([0, 0.5, 1]),
-      leaderTargetShare: prng.pick([0, 0.5, 0.9]),
+      leaderTargetShare: prng.pick([0, 0.5, 0.9, 0.9]),
     },
     node: {
       persistUnitsMin: 1,
@@ -124,7 +124,7 @@ export function drawSwarmOptions(prng: Prng): SwarmOptions {
     raft: {
       electionTick,
       heartbeatTick: prng.int(1, 3),
-      maxSizePerMsg: prng.pick([1, 64, 256, 4096]),
+      maxSizePerMsg: prng.pick([1, 1, 64, 256, 4096]),
       maxInflightMsgs: prng.pick([1, 2, 4, 16]),
       maxUncommittedEntriesSize: prng.pick([0, 0, 512, 4096]),
       maxCommittedSizePerReady: prng.pick([64, 1024, 65536]),
