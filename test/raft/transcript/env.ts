@@ -98,6 +98,8 @@ export class Env {
   /** Symmetric cut links, as "a-b" with a < b. */
   readonly cuts = new Set<string>()
   logLevel: LogLevel = 'info'
+  /** Messages for which this returns true are dropped on delivery, like a cut link (for scripted tests). */
+  dropIf: ((m: Message) => boolean) | undefined = undefined
   private out: string[] = []
   private indent = ''
 
@@ -302,7 +304,7 @@ export class Env {
   /** Steps one message into its recipient (or drops it on a cut link). */
   deliver(m: Message): void {
     const n = this.nodes.get(m.to)
-    if (this.linkCut(m.from, m.to) || !n) {
+    if (this.linkCut(m.from, m.to) || !n || this.dropIf?.(m) === true) {
       this.print(`drop ${describeMessage(m)}${n ? '' : ' (no such node)'}`)
       if (m.type === 'snap') this.reportSnapshot(m, false)
       return
