@@ -21,10 +21,6 @@ export function toInterval(key: Uint8Array, rangeEnd: Uint8Array | undefined): K
   return { start: key, end: rangeEnd }
 }
 
-export function isSingleKey(rangeEnd: Uint8Array | undefined): boolean {
-  return rangeEnd === undefined || rangeEnd.length === 0
-}
-
 export function intervalContains(interval: KeyInterval, key: Uint8Array): boolean {
   if (compareBytes(key, interval.start) < 0) return false
   return interval.end === undefined || compareBytes(key, interval.end) < 0
