@@ -65,6 +65,8 @@ export interface MemberParts {
 /** Entries kept behind a snapshot so slightly lagging followers catch up from the log, not a snapshot. */
 export const SNAPSHOT_CATCH_UP_ENTRIES = 5_000
 export const REQUEST_TIMEOUT_MS = 7_000
+/** How often watchers that asked for progress notifications get one while idle (etcd: 10 minutes). */
+export const PROGRESS_NOTIFY_MS = 10 * 60_000
 
 export class Member {
   readonly id: number
@@ -81,6 +83,7 @@ export class Member {
   private readonly leases: LeaseClock
   private tickTimer: NodeJS.Timeout | undefined
   private leaseTimer: NodeJS.Timeout | undefined
+  private progressTimer: NodeJS.Timeout | undefined
   private looping = false
   private wake = false
   private seq = 0
@@ -125,6 +128,8 @@ export class Member {
       this.schedule()
     }, this.p.heartbeatIntervalMs)
     this.leaseTimer = setInterval(() => this.expireLeases(), 250)
+    this.progressTimer = setInterval(() => this.watchHub.notifyProgress(), PROGRESS_NOTIFY_MS)
+    this.progressTimer.unref?.()
     this.schedule()
   }
 
@@ -514,10 +519,13 @@ export class Member {
     return this.proposeExpect({ txn: req }, (o) => (o.status === 'applied' && o.response && 'txn' in o.response ? o.response.txn : undefined))
   }
 
-  compact(req: CompactionRequest): Promise<CompactionResponse> {
-    return this.proposeExpect({ compaction: req }, (o) =>
+  async compact(req: CompactionRequest): Promise<CompactionResponse> {
+    const r = await this.proposeExpect({ compaction: req }, (o) =>
       o.status === 'applied' && o.response && 'compaction' in o.response ? o.response.compaction : undefined,
     )
+    // etcd's "physical" compaction answers only once the old history is really gone.
+    if (req.physical) await this.mvcc.compacted()
+    return r
   }
 
   async range(req: RangeRequest): Promise<RangeResponse> {
@@ -590,6 +598,7 @@ export class Member {
     this.stopped = true
     if (this.tickTimer) clearInterval(this.tickTimer)
     if (this.leaseTimer) clearInterval(this.leaseTimer)
+    if (this.progressTimer) clearInterval(this.progressTimer)
     const err = new CairnError('Stopped')
     this.waiters.failAll(err)
     this.confWaiters.failAll(err)
