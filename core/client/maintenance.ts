@@ -1,0 +1,40 @@
+// Maintenance: the member's status, health and version.
+
+import { decodeHeader, decodeObject, decodeStrings, int } from './codec.ts'
+import type { CallOptions, Transport } from './transport.ts'
+import type { HealthResult, StatusResult } from './types.ts'
+
+export class Maintenance {
+  constructor(private readonly transport: Transport) {}
+
+  /** Status of the member the client is talking to (its ID is in header.memberId). */
+  async status(opts: CallOptions = {}): Promise<StatusResult> {
+    const o = decodeObject(await this.transport.call('/v3/maintenance/status', {}, true, opts), 'status response')
+    return {
+      header: decodeHeader(o.header),
+      version: typeof o.version === 'string' ? o.version : '',
+      dbSize: int(o.dbSize, 'dbSize'),
+      dbSizeInUse: int(o.dbSizeInUse, 'dbSizeInUse'),
+      leader: int(o.leader, 'leader'),
+      raftIndex: int(o.raftIndex, 'raftIndex'),
+      raftTerm: int(o.raftTerm, 'raftTerm'),
+      raftAppliedIndex: int(o.raftAppliedIndex, 'raftAppliedIndex'),
+      isLearner: o.isLearner === true,
+      errors: decodeStrings(o.errors, 'errors'),
+    }
+  }
+
+  /** GET /health: healthy when the member knows a leader and can serve a linearizable read. */
+  async health(opts: CallOptions = {}): Promise<HealthResult> {
+    const o = decodeObject(await this.transport.call('/health', undefined, true, opts, 'GET'), 'health response')
+    return { health: o.health === true || o.health === 'true', reason: typeof o.reason === 'string' ? o.reason : '' }
+  }
+
+  /** GET /version. */
+  async version(opts: CallOptions = {}): Promise<{ etcdserver: string; etcdcluster: string; [k: string]: string }> {
+    const o = decodeObject(await this.transport.call('/version', undefined, true, opts, 'GET'), 'version response')
+    const out: Record<string, string> = {}
+    for (const [k, v] of Object.entries(o)) if (typeof v === 'string') out[k] = v
+    return { etcdserver: out.etcdserver ?? '', etcdcluster: out.etcdcluster ?? '', ...out }
+  }
+}

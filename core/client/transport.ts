@@ -1,0 +1,267 @@
+// HTTP calls to a set of endpoints: one endpoint is in use at a time; on a connection error or a
+// retryable error the call moves to the next one, and after a full round of failures it waits (bounded
+// exponential backoff with full jitter) before the next round, never past the call's deadline.
+//
+// Safety rule: a call marked unsafe (a write that must not be applied twice) is retried only when the
+// client knows it was not applied — the connection was never made, or the member refused it before
+// proposing (no leader, not leader, too many requests). When the request may have reached the log and
+// no answer came, the call fails with OutcomeUnknownError and is not repeated.
+
+import { connect } from 'node:net'
+import type { ErrorCode } from '../errors.ts'
+import { CairnError } from '../errors.ts'
+import {
+  BadResponseError,
+  CanceledError,
+  ClientError,
+  DeadlineExceededError,
+  OutcomeUnknownError,
+  UnavailableError,
+  UnimplementedError,
+  serverError,
+} from './errors.ts'
+
+export interface TransportOptions {
+  /** Client URLs of members, e.g. `http://127.0.0.1:2379` (a bare `host:port` means http). */
+  endpoints: string[]
+  /** Time allowed to open a TCP connection to one endpoint. Default 2000 ms. */
+  dialTimeoutMs?: number
+  /** Default deadline of one call, retries included. Default 5000 ms. */
+  callTimeoutMs?: number
+  /** First backoff step; doubles each round up to backoffMaxMs. Defaults 25 ms and 1000 ms. */
+  backoffBaseMs?: number
+  backoffMaxMs?: number
+  /** Random source in [0, 1) for jitter (tests pass a seeded one). */
+  random?: () => number
+}
+
+/** Per-call options: every call takes a timeout and an AbortSignal. */
+export interface CallOptions {
+  /** Deadline of this call (retries included), in ms. Default: the client's callTimeoutMs. */
+  timeoutMs?: number
+  signal?: AbortSignal
+}
+
+export const DIAL_TIMEOUT_MS_DEFAULT = 2000
+export const CALL_TIMEOUT_MS_DEFAULT = 5000
+
+/** Errors the member raises before proposing: the request was not applied, so any call may retry. */
+const NOT_APPLIED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['NoLeader', 'NotLeader', 'TooManyRequests', 'NotSupportedForLearner', 'Unhealthy'])
+
+/** Network error codes that mean the request never left this process. */
+const NOT_SENT_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'DIAL_TIMEOUT',
+])
+
+type Attempt =
+  | { kind: 'ok'; body: unknown }
+  /** Definitely not applied: retry anywhere. */
+  | { kind: 'retry'; error: unknown }
+  /** Sent, answer lost: retry only if the call is safe to repeat. */
+  | { kind: 'unknown'; error: unknown }
+  | { kind: 'fatal'; error: unknown }
+
+interface EndpointState {
+  url: string
+  /** A TCP connection was made recently and nothing failed since: skip the dial probe. */
+  reachable: boolean
+}
+
+export function normalizeEndpoint(e: string): string {
+  const trimmed = e.trim()
+  if (trimmed === '') throw new TypeError('endpoint: expected a URL such as http://127.0.0.1:2379, got an empty string')
+  const withScheme = /^[a-z]+:\/\//i.test(trimmed) ? trimmed : `http://${trimmed}`
+  let url: URL
+  try {
+    url = new URL(withScheme)
+  } catch {
+    throw new TypeError(`endpoint: expected a URL such as http://127.0.0.1:2379, got ${JSON.stringify(e)}`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new TypeError(`endpoint: expected an http or https URL, got ${JSON.stringify(e)}`)
+  }
+  return url.origin
+}
+
+export class Transport {
+  readonly dialTimeoutMs: number
+  readonly callTimeoutMs: number
+  private readonly endpointStates: EndpointState[]
+  private current = 0
+  private readonly backoffBaseMs: number
+  private readonly backoffMaxMs: number
+  private readonly random: () => number
+
+  constructor(opts: TransportOptions) {
+    if (opts.endpoints.length === 0) throw new TypeError('endpoints: expected at least one endpoint')
+    this.endpointStates = [...new Set(opts.endpoints.map(normalizeEndpoint))].map((url) => ({ url, reachable: false }))
+    this.dialTimeoutMs = opts.dialTimeoutMs ?? DIAL_TIMEOUT_MS_DEFAULT
+    this.callTimeoutMs = opts.callTimeoutMs ?? CALL_TIMEOUT_MS_DEFAULT
+    this.backoffBaseMs = opts.backoffBaseMs ?? 25
+    this.backoffMaxMs = opts.backoffMaxMs ?? 1000
+    this.random = opts.random ?? Math.random
+  }
+
+  get endpoints(): string[] {
+    return this.endpointStates.map((e) => e.url)
+  }
+
+  /** The endpoint calls go to now. */
+  get activeEndpoint(): string {
+    return this.endpointStates[this.current]!.url
+  }
+
+  /** Moves calls (and new watch connections) to the next endpoint. */
+  failover(from?: string): void {
+    if (from !== undefined && from !== this.activeEndpoint) return
+    this.endpointStates[this.current]!.reachable = false
+    this.current = (this.current + 1) % this.endpointStates.length
+  }
+
+  /** Sleep before retry round `round` (0-based): full jitter over an exponentially growing cap. */
+  backoffMs(round: number): number {
+    const cap = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** Math.min(round, 20))
+    return Math.floor(this.random() * cap)
+  }
+
+  /**
+   * POSTs `body` as JSON to `path` and returns the parsed answer. `safe` says whether the request may
+   * be repeated when its outcome is unknown (reads and idempotent operations).
+   */
+  async call(path: string, body: unknown, safe: boolean, opts: CallOptions = {}, method: 'POST' | 'GET' = 'POST'): Promise<unknown> {
+    const timeoutMs = opts.timeoutMs ?? this.callTimeoutMs
+    const deadline = Date.now() + timeoutMs
+    let lastError: unknown
+    let failuresInRound = 0
+    let round = 0
+    for (;;) {
+      if (opts.signal?.aborted) throw new CanceledError(opts.signal.reason)
+      if (Date.now() >= deadline) throw new DeadlineExceededError(lastError)
+      const endpoint = this.endpointStates[this.current]!
+      const attempt = await this.attempt(endpoint, method, path, body, deadline, opts.signal)
+      if (attempt.kind === 'ok') return attempt.body
+      lastError = attempt.error
+      if (attempt.kind === 'fatal') throw attempt.error
+      if (attempt.kind === 'unknown' && !safe) throw new OutcomeUnknownError(path, attempt.error)
+      this.failover(endpoint.url)
+      failuresInRound++
+      if (failuresInRound >= this.endpointStates.length) {
+        failuresInRound = 0
+        const waitMs = Math.min(this.backoffMs(round++), Math.max(0, deadline - Date.now()))
+        await sleep(waitMs, opts.signal)
+      }
+    }
+  }
+
+  /** Checks that a TCP connection to the endpoint can be made within the dial timeout. */
+  async dial(url: string, deadline: number, signal?: AbortSignal): Promise<void> {
+    const u = new URL(url)
+    const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80))
+    const host = u.hostname.replace(/^\[|\]$/g, '')
+    const limitMs = Math.max(1, Math.min(this.dialTimeoutMs, deadline - Date.now()))
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect({ host, port })
+      const done = (err?: Error) => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+        socket.destroy()
+        if (err) reject(err)
+        else resolve()
+      }
+      const onAbort = () => done(new CanceledError(signal?.reason))
+      const timer = setTimeout(() => done(Object.assign(new Error(`dial ${u.host}: timed out after ${limitMs} ms`), { code: 'DIAL_TIMEOUT' })), limitMs)
+      signal?.addEventListener('abort', onAbort, { once: true })
+      socket.once('connect', () => done())
+      socket.once('error', (e) => done(e))
+    })
+  }
+
+  private async attempt(endpoint: EndpointState, method: 'POST' | 'GET', path: string, body: unknown, deadline: number, signal?: AbortSignal): Promise<Attempt> {
+    if (!endpoint.reachable) {
+      try {
+        await this.dial(endpoint.url, deadline, signal)
+        endpoint.reachable = true
+      } catch (e) {
+        if (e instanceof CanceledError) return { kind: 'fatal', error: e }
+        return { kind: 'retry', error: new UnavailableError(`${endpoint.url}: ${(e as Error).message}`, e) }
+      }
+    }
+    const remainingMs = deadline - Date.now()
+    if (remainingMs <= 0) return { kind: 'unknown', error: new DeadlineExceededError() }
+    const timeout = AbortSignal.timeout(remainingMs)
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout
+    let res: Response
+    let text: string
+    try {
+      res = await fetch(
+        endpoint.url + path,
+        method === 'GET'
+          ? { method, signal: combined }
+          : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: combined },
+      )
+      text = await res.text()
+    } catch (e) {
+      endpoint.reachable = false
+      if (signal?.aborted) return { kind: 'fatal', error: new CanceledError(signal.reason) }
+      if (timeout.aborted) return { kind: 'unknown', error: new DeadlineExceededError(e) }
+      const code = networkErrorCode(e)
+      if (code !== undefined && NOT_SENT_CODES.has(code)) return { kind: 'retry', error: e }
+      return { kind: 'unknown', error: e }
+    }
+    return classifyAnswer(endpoint.url, path, res.status, text, method === 'GET')
+  }
+}
+
+function classifyAnswer(url: string, path: string, status: number, text: string, anyStatus: boolean): Attempt {
+  let parsed: unknown
+  try {
+    parsed = text === '' ? {} : (JSON.parse(text) as unknown)
+  } catch {
+    const error = new BadResponseError(`${url}${path} answered ${status} with a body that is not JSON`)
+    // A proxy or a dying member; a 200 means the request was applied but the answer is unreadable.
+    return status >= 500 ? { kind: 'unknown', error } : { kind: 'fatal', error }
+  }
+  if (status === 200 || anyStatus) return { kind: 'ok', body: parsed }
+  const o = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { code?: number; message?: string; error?: string }
+  const error = serverError(o)
+  if (status === 404 && error.code === 'InvalidArgument') return { kind: 'fatal', error: new UnimplementedError(path) }
+  if (error.retryable) return NOT_APPLIED.has(error.code) ? { kind: 'retry', error } : { kind: 'unknown', error }
+  if (status >= 500 && error.code === 'InvalidArgument') return { kind: 'unknown', error }
+  return { kind: 'fatal', error }
+}
+
+function networkErrorCode(e: unknown): string | undefined {
+  let c: unknown = e
+  for (let depth = 0; depth < 5 && c !== undefined && c !== null; depth++) {
+    const code = (c as { code?: unknown }).code
+    if (typeof code === 'string') return code
+    c = (c as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new CanceledError(signal.reason))
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(new CanceledError(signal?.reason))
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+export function isClientError(e: unknown): e is ClientError | CairnError {
+  return e instanceof ClientError || e instanceof CairnError
+}
