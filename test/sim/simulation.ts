@@ -356,8 +356,23 @@ class Simulation {
       this.send(node, ready.messages)
       node.pending.sent = true
     }
-    const delay = this.prng.int(this.swarm.node.persistUnitsMin, this.swarm.node.persistUnitsMax)
+    this.checkMustSync(node, ready)
+    // Only a Ready that must be synced waits for the disk; the rest (commit index, entries to
+    // apply, messages) is carried out at once, though still in a step of its own.
+    const options = this.swarm.node
+    const delay = ready.mustSync ? this.prng.int(options.persistUnitsMin, options.persistUnitsMax) : 1
     this.schedule(delay, { kind: 'persist', node: node.id, generation: node.generation })
+  }
+
+  /** The Ready contract: anything that must survive a crash before messages go out sets mustSync. */
+  private checkMustSync(node: SimNode, ready: Ready): void {
+    if (ready.mustSync) return
+    const durable = node.durable.hardState
+    const hard = ready.hardState
+    const voteChanged = hard !== undefined && (hard.term !== durable.term || hard.vote !== durable.vote)
+    if (ready.entries.length > 0 || ready.snapshot !== undefined || voteChanged) {
+      throw new Violation('core-exception', `node ${node.id} handed out a Ready with entries, a snapshot or a new term/vote but mustSync unset`)
+    }
   }
 
   /** Called after every event that touched the node: election safety at the finest grain observable. */
