@@ -331,7 +331,7 @@ describe('§5.3 Log replication', () => {
   // "If two entries in different logs have the same index and term, then they store the same
   // command." and "If two entries in different logs have the same index and term, then the logs
   // are identical in all preceding entries." (Log Matching.) Checked after every step of random
-  // schedules of ticks, proposals, partitions, message loss and restarts.
+  // schedules of ticks, proposals, partitions, message loss, reordering, duplication and restarts.
   it('Log Matching holds throughout random schedules (with Election Safety and State Machine Safety)', () => {
     for (let seed = 1; seed <= 12; seed++) runRandomSchedule(seed, 250)
   })
@@ -709,13 +709,20 @@ function runRandomSchedule(seed: number, steps: number, bugs: NodeOptions['bugs'
         else if (roll < 0.68) env.heal()
         else if (roll < 0.7) env.restart(id)
         for (const n of env.sortedNodes()) while (env.processReady(n.id));
-        // Deliver a random part of the queue (the rest waits or, 10% of it, is lost).
+        // Deliver a random part of the queue in random order (the rest waits or, 10% of it, is
+        // lost); 5% of what is delivered arrives twice (as a copy, as a real network delivers).
         const batch = env.queue
         env.queue = []
+        for (let i = batch.length - 1; i > 0; i--) {
+          const j = Math.floor(rand() * (i + 1))
+          ;[batch[i], batch[j]] = [batch[j]!, batch[i]!]
+        }
         for (const m of batch) {
           const r = rand()
-          if (r < 0.6) env.deliver(m)
-          else if (r < 0.9) env.queue.push(m)
+          if (r < 0.6) {
+            env.deliver(m)
+            if (rand() < 0.05) env.queue.push(structuredClone(m))
+          } else if (r < 0.9) env.queue.push(m)
         }
       } catch (e) {
         if ((e as { code?: string }).code !== 'ProposalDropped') throw e

@@ -1,0 +1,98 @@
+// Bugs found in the Raft core, each pinned by a minimal test. Tests marked it.fails describe the
+// correct behaviour and fail today; when the core is fixed they start "failing to fail": turn them
+// into plain it(...) then. (Smaller findings live next to their units: confchange/restore.test.ts,
+// confchange-codec.test.ts.)
+
+import { describe, expect, it } from 'vitest'
+import { encodeConfChange } from '../../core/raft/confchange-codec.ts'
+import type { ConfChange } from '../../core/raft/types.ts'
+import { message } from '../../core/raft/types.ts'
+import { entry, forceLeader, newTestRaft, takeMessages } from './raft-helpers.ts'
+import { Env } from './transcript/env.ts'
+
+describe('core bug: appended proposal entries alias caller-owned objects', () => {
+  // Raft.appendEntry() assigns term and index into the Entry objects of the proposal message in
+  // place and keeps those same objects in the log (and in the append messages it sends). If the
+  // same proposal message object is stepped twice - a transport or simulator that duplicates a
+  // forwarded proposal without copying it, or a driver that retries step() with the same message -
+  // the second append renumbers the entry already in the log: one object now sits at two indexes
+  // and both claim the second index. Found by randomized schedules with message duplication:
+  // MemoryStorage.append "missing log entry", RawNode.ready "applying(n) is out of range", nodes
+  // applying n+2 right after n, and endless Ready loops; all disappear when duplicates are copies.
+  // (In Go, etcd-io/raft copies entries by value, so it cannot alias.)
+  it.fails('BUG: stepping the same proposal message twice appends two independent entries and leaves the first intact', () => {
+    const r = newTestRaft(1, { peers: [1, 2, 3], term: 1 })
+    forceLeader(r) // term 2, entry 1@2
+    const prop = message({ type: 'prop', from: 2, entries: [entry(0, 0, 'x')] })
+    r.step(prop)
+    const inFlight = takeMessages(r).find((m) => m.type === 'app' && m.to === 3)
+    r.step(prop) // the same object again
+    expect(r.raftLog.allEntries().map((e) => `${e.index}@${e.term}`)).toEqual(['1@2', '2@2', '3@2'])
+    expect(inFlight?.entries.map((e) => e.index)).toEqual([2]) // an append already sent must not change
+  })
+
+  it.fails('BUG: a duplicated forwarded proposal (same object delivered twice) corrupts the leader log handed to storage', () => {
+    const env = new Env()
+    env.logLevel = 'none'
+    env.capture(() => {
+      env.addNodes(3, {}, {})
+      env.get(1).raw.campaign()
+      env.stabilize(new Set())
+      env.propose(2, 'x')
+      env.processReady(2)
+    })
+    const forwarded = env.queue.find((m) => m.type === 'prop')!
+    env.queue.push(forwarded) // the network delivers it twice
+    expect(() => env.capture(() => env.stabilize(new Set()))).not.toThrow()
+    expect(env.get(1).stateMachine.map((it) => `${it.index}:${it.data}`)).toEqual(['3:x', '4:x'])
+  })
+})
+
+describe('core bug: a conf change that leaves no voters is accepted, then cannot be applied anywhere', () => {
+  // The leader only refuses conf changes while another is pending or for the wrong joint state.
+  // A change that removes (or demotes) every voter is appended and committed; every replica then
+  // throws ConfChangeError "removed all voters" from applyConfChange when it reaches the entry,
+  // and throws again after every restart, since the entry is replayed: one bad request stops the
+  // whole cluster for good. The Changer works on copies, so the leader can validate a change
+  // against its configuration when it is proposed and refuse it (as it refuses the others: an
+  // empty normal entry in its place, or ProposalDropped).
+  const cases: Array<[string, number[], ConfChange]> = [
+    ['removing the only voter', [1], { transition: 'auto', changes: [{ type: 'remove', nodeId: 1 }], context: new Uint8Array() }],
+    ['demoting the only voter', [1], { transition: 'auto', changes: [{ type: 'add-learner', nodeId: 1 }], context: new Uint8Array() }],
+    [
+      'a joint change removing every voter',
+      [1, 2, 3],
+      {
+        transition: 'auto',
+        changes: [1, 2, 3].map((nodeId) => ({ type: 'remove' as const, nodeId })),
+        context: new Uint8Array(),
+      },
+    ],
+  ]
+  for (const [what, peers, cc] of cases) {
+    it.fails(`BUG: the leader refuses ${what} when it is proposed`, () => {
+      const r = newTestRaft(1, { peers, term: 1 })
+      forceLeader(r)
+      let refused = false
+      try {
+        r.step(message({ type: 'prop', from: 1, entries: [{ term: 0, index: 0, type: 'conf-change', data: encodeConfChange(cc) }] }))
+      } catch {
+        refused = true
+      }
+      const last = r.raftLog.entries(r.raftLog.lastIndex(), 1 << 20)[0]!
+      expect(refused || last.type === 'normal').toBe(true)
+    })
+  }
+
+  it('today: once committed, applying it throws on every replica (what the tests above prevent)', () => {
+    const env = new Env()
+    env.logLevel = 'none'
+    env.capture(() => {
+      env.addNodes(3, {}, {})
+      env.get(1).raw.campaign()
+      env.stabilize(new Set())
+      env.proposeConfChange(1, cases[2]![2])
+    })
+    expect(() => env.capture(() => env.stabilize(new Set()))).toThrow(/removed all voters/)
+  })
+})
