@@ -13,6 +13,11 @@ export const CONF_CHANGES_MAX = 1024
 
 export function encodeConfChange(cc: ConfChange): Uint8Array {
   if (cc.changes.length > CONF_CHANGES_MAX) throw new RangeError(`too many changes: ${cc.changes.length}`)
+  if (!TRANSITIONS.includes(cc.transition)) throw new RangeError(`unknown transition ${String(cc.transition)}`)
+  for (const c of cc.changes) {
+    if (!TYPES.includes(c.type)) throw new RangeError(`unknown conf change type ${String(c.type)}`)
+    if (!Number.isSafeInteger(c.nodeId) || c.nodeId < 0) throw new RangeError(`bad node id ${c.nodeId}`)
+  }
   const out = new Uint8Array(HEADER_BYTES + cc.changes.length * CHANGE_BYTES + cc.context.byteLength)
   const view = new DataView(out.buffer)
   view.setUint8(0, VERSION)
@@ -36,6 +41,7 @@ export function decodeConfChange(data: Uint8Array): ConfChange {
   const transition = TRANSITIONS[view.getUint8(1)]
   if (transition === undefined) throw new RangeError('conf change: unknown transition')
   const count = view.getUint16(2)
+  if (count > CONF_CHANGES_MAX) throw new RangeError(`conf change: ${count} changes, at most ${CONF_CHANGES_MAX}`)
   if (data.byteLength < HEADER_BYTES + count * CHANGE_BYTES) throw new RangeError('conf change: truncated')
   const changes: ConfChange['changes'] = []
   let at = HEADER_BYTES

@@ -1,12 +1,13 @@
 // Leader behaviour: accept proposals, replicate, commit, confirm reads, hand over leadership.
 
-import { decodeConfChange } from './confchange-codec.ts'
+import { confChangeAutoLeave, confChangeEntersJoint, confChangeLeavesJoint, decodeConfChange } from './confchange-codec.ts'
+import { Changer } from './confchange/changer.ts'
 import { errProposalDropped } from './errors.ts'
 import type { Raft } from './raft.ts'
 import { jointVoteResult } from './quorum/joint.ts'
 import type { Progress } from './tracker/progress.ts'
 import { NONE, message } from './types.ts'
-import type { Message, NodeId } from './types.ts'
+import type { ConfChange, Message, NodeId } from './types.ts'
 
 export function stepLeader(r: Raft, m: Message): void {
   switch (m.type) {
@@ -67,8 +68,10 @@ function stepCheckQuorum(r: Raft): void {
   })
 }
 
-function stepProposal(r: Raft, m: Message): void {
-  if (m.entries.length === 0) throw new Error(`${r.id} stepped empty proposal`)
+function stepProposal(r: Raft, incoming: Message): void {
+  if (incoming.entries.length === 0) throw new Error(`${r.id} stepped empty proposal`)
+  // The log keeps (and numbers) its own copies: the caller's objects may be delivered again.
+  const m: Message = { ...incoming, entries: incoming.entries.map((e) => ({ ...e })) }
   if (!r.trk.progress.has(r.id)) {
     // We were removed from the configuration while still leading: refuse new work.
     throw errProposalDropped()
@@ -94,18 +97,29 @@ function stepProposal(r: Raft, m: Message): void {
 }
 
 function confChangeRefusal(r: Raft, data: Uint8Array): string | undefined {
-  let changes: number
+  let cc: ConfChange
   try {
-    changes = decodeConfChange(data).changes.length
+    cc = decodeConfChange(data)
   } catch (e) {
     return `undecodable conf change: ${(e as Error).message}`
   }
+  const changes = cc.changes.length
   const alreadyPending = r.pendingConfIndex > r.raftLog.applied
   const alreadyJoint = r.trk.isJoint()
   const wantsLeaveJoint = changes === 0
   if (alreadyPending) return `possible unapplied conf change at index ${r.pendingConfIndex} (applied to ${r.raftLog.applied})`
   if (alreadyJoint && !wantsLeaveJoint) return 'must transition out of joint config first'
   if (!alreadyJoint && wantsLeaveJoint) return 'not in joint state; refusing empty conf change'
+  // Try it on a copy: a change that cannot be applied (say, one removing every voter) must never be
+  // committed, or every replica would fail on it forever.
+  try {
+    const changer = new Changer(r.trk, r.raftLog.lastIndex())
+    if (confChangeLeavesJoint(cc)) changer.leaveJoint()
+    else if (confChangeEntersJoint(cc)) changer.enterJoint(confChangeAutoLeave(cc), cc.changes)
+    else changer.simple(cc.changes)
+  } catch (e) {
+    return `invalid conf change: ${(e as Error).message}`
+  }
   return undefined
 }
 
