@@ -1,6 +1,7 @@
 // `cairn`: one program that serves, administers and runs every agent.
 
 import { Command, CommanderError } from 'commander'
+import { addCtlCommands } from './ctl/index.ts'
 import { serveCommand } from './serve.ts'
 
 const program = new Command('cairn')
@@ -10,6 +11,14 @@ const program = new Command('cairn')
   .exitOverride()
 
 program.addCommand(serveCommand())
+addCtlCommands(program)
+
+// Parse errors as etcdctl reports them: one `Error: …` line.
+function etcdctlErrors(cmd: Command): void {
+  cmd.configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'Error: ')) })
+  for (const sub of cmd.commands) etcdctlErrors(sub)
+}
+etcdctlErrors(program)
 
 try {
   await program.parseAsync(process.argv)

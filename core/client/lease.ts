@@ -11,7 +11,7 @@ import type { LeaseGrantResult, LeaseKeepAliveResult, LeaseListResult, LeaseTime
 
 export interface KeepAliveOptions {
   /** Called after each refresh with the TTL (seconds) the lease was refreshed to. */
-  onRefresh?: (ttlSeconds: number) => void
+  onRefresh?: (ttlSeconds: number, result: LeaseKeepAliveResult) => void
   /** Called once when the lease is lost. */
   onLost?: (error: LeaseExpiredError) => void
   /** Aborting stops the loop (the lease is left to expire, not revoked). */
@@ -160,7 +160,7 @@ export class LeaseKeepAlive {
         this.expiresAt = sentAt + r.ttl * 1000
         this.refreshes++
         retryMs = 100
-        this.opts.onRefresh?.(r.ttl)
+        this.opts.onRefresh?.(r.ttl, r)
         await sleep(Math.max(200, (r.ttl * 1000) / 3), signal).catch(() => undefined)
       } catch (e) {
         if (this.stopped) return

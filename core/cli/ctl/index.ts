@@ -1,0 +1,17 @@
+// The etcdctl-style verbs of `cairn`.
+
+import type { Command } from 'commander'
+import { addGlobalFlags } from './context.ts'
+import { endpointCommand } from './endpoint.ts'
+import { compactionCommand, delCommand, getCommand, putCommand } from './kv.ts'
+import { leaseCommand } from './lease.ts'
+import { memberCommand } from './member.ts'
+import { txnCommand } from './txn.ts'
+import { watchCommand } from './watch.ts'
+
+export function addCtlCommands(program: Command): void {
+  addGlobalFlags(program)
+  for (const cmd of [getCommand(), putCommand(), delCommand(), txnCommand(), compactionCommand(), watchCommand(), leaseCommand(), memberCommand(), endpointCommand()]) {
+    program.addCommand(cmd)
+  }
+}
