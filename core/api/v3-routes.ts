@@ -1,6 +1,10 @@
 // The v3 JSON API's unary endpoints: path → decode → member call → etcd-shaped answer.
 
+import { CairnError, errorFromEtcdBody, InvalidArgumentError, NoLeaderError } from '../errors.ts'
 import type { Member } from '../server/member.ts'
+import { Membership } from '../server/membership.ts'
+import type { MemberInfo } from '../server/registry.ts'
+import { asObject, boolField, field, int64Field } from './json-fields.ts'
 import { idToDecimal } from './ids-json.ts'
 import {
   decodeCompaction,
@@ -19,7 +23,7 @@ export function headerOf(member: Member): HeaderFields {
   return { clusterId: idToDecimal(member.clusterId), memberId: idToDecimal(member.id), raftTerm: member.term() }
 }
 
-type Handler = (body: unknown, member: Member) => Promise<Json>
+type Handler = (body: unknown, member: Member, path: string) => Promise<Json>
 
 const routes: Record<string, Handler> = {
   '/v3/kv/range': async (body, m) => encodeRange(headerOf(m), await m.range(decodeRange(body))),
@@ -48,19 +52,36 @@ const routes: Record<string, Handler> = {
     if (r.leases.length) out.leases = r.leases.map((l) => ({ ID: String(l.id) }))
     return out
   },
-  '/v3/kv/lease/leases': async (body, m) => routes['/v3/lease/leases']!(body, m),
+  '/v3/kv/lease/leases': async (body, m, path) => routes['/v3/lease/leases']!(body, m, path),
   '/v3/cluster/member/list': async (_body, m) => {
     const out: Json = { header: encodeHeader(headerOf(m), 0) }
-    out.members = m.registry.list().map((x) => {
-      const o: Json = { ID: idToDecimal(x.id) }
-      if (x.name) o.name = x.name
-      if (x.peerUrls.length) o.peerURLs = x.peerUrls
-      if (x.clientUrls.length) o.clientURLs = x.clientUrls
-      if (x.isLearner) o.isLearner = true
-      return o
-    })
+    out.members = m.registry.list().map(encodeMember)
     return out
   },
+  '/v3/cluster/member/add': leaderOnly(async (body, m) => {
+    const o = asObject(body, 'member add request')
+    const r = await membershipOf(m).add(stringList(field(o, 'peerURLs')), boolField(o, 'isLearner') ?? false)
+    return { header: encodeHeader(headerOf(m), 0), member: encodeMember(r.member), members: r.members.map(encodeMember) }
+  }),
+  '/v3/cluster/member/remove': leaderOnly(async (body, m) => {
+    const members = await membershipOf(m).remove(memberIdField(body))
+    return { header: encodeHeader(headerOf(m), 0), members: members.map(encodeMember) }
+  }),
+  '/v3/cluster/member/promote': leaderOnly(async (body, m) => {
+    const members = await membershipOf(m).promote(memberIdField(body))
+    return { header: encodeHeader(headerOf(m), 0), members: members.map(encodeMember) }
+  }),
+  '/v3/cluster/member/update': async (body, m) => {
+    const o = asObject(body, 'member update request')
+    const members = await membershipOf(m).update(memberIdField(body), stringList(field(o, 'peerURLs')))
+    return { header: encodeHeader(headerOf(m), 0), members: members.map(encodeMember) }
+  },
+  '/v3/maintenance/transfer-leadership': leaderOnly(async (body, m) => {
+    const o = asObject(body, 'move leader request')
+    const target = int64Field(o, 'targetID') ?? int64Field(o, 'target_id') ?? 0
+    await m.transferLeadership(target)
+    return { header: encodeHeader(headerOf(m), m.mvcc.currentRevision()) }
+  }),
   '/v3/maintenance/status': async (_body, m) => {
     const out: Json = {
       header: encodeHeader(headerOf(m), m.mvcc.currentRevision()),
@@ -75,6 +96,62 @@ const routes: Record<string, Handler> = {
     if (m.isLearner()) out.isLearner = true
     return out
   },
+}
+
+const memberships = new WeakMap<Member, Membership>()
+
+function membershipOf(m: Member): Membership {
+  let ms = memberships.get(m)
+  if (!ms) memberships.set(m, (ms = new Membership(m, true)))
+  return ms
+}
+
+function encodeMember(x: MemberInfo): Json {
+  const o: Json = { ID: idToDecimal(x.id) }
+  if (x.name) o.name = x.name
+  if (x.peerUrls.length) o.peerURLs = x.peerUrls
+  if (x.clientUrls.length) o.clientURLs = x.clientUrls
+  if (x.isLearner) o.isLearner = true
+  return o
+}
+
+function memberIdField(body: unknown): number {
+  const id = int64Field(asObject(body, 'member request'), 'ID')
+  if (id === undefined || id <= 0) throw new InvalidArgumentError('ID: a member ID is required')
+  return id
+}
+
+function stringList(v: unknown): string[] {
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new CairnError('MemberBadUrls', 'peerURLs must be a list of URLs')
+  return v as string[]
+}
+
+/** Runs `handler` on the leader: a follower forwards the request to the leader's client URL. */
+function leaderOnly(handler: Handler): Handler {
+  return async (body, m, path) => {
+    // Just after an election or a restart, the leader may not be known yet, or its client URL not
+    // yet published: wait a little rather than fail at once.
+    const deadline = Date.now() + 3_000
+    for (;;) {
+      if (m.isLeader()) return handler(body, m, path)
+      const url = m.registry.get(m.leaderId())?.clientUrls[0]
+      if (url) return forwarded(url + path, body)
+      if (Date.now() > deadline) throw new NoLeaderError()
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+}
+
+async function forwarded(url: string, body: unknown): Promise<Json> {
+  const res = await fetch(url, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', 'x-cairn-forwarded': '1' },
+    signal: AbortSignal.timeout(15_000),
+  })
+  const json = (await res.json()) as Json
+  if (res.status !== 200) throw errorFromEtcdBody(json as { code?: number; message?: string; error?: string })
+  return json
 }
 
 async function leaseGrant(body: unknown, m: Member): Promise<Json> {
@@ -109,7 +186,7 @@ async function leaseTimeToLive(body: unknown, m: Member): Promise<Json> {
 export async function routeV3(path: string, body: unknown, member: Member): Promise<Json | undefined> {
   const handler = routes[path]
   if (!handler) return undefined
-  return handler(body, member)
+  return handler(body, member, path)
 }
 
 export function v3Paths(): string[] {

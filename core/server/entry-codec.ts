@@ -11,6 +11,7 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true })
 export type MemberRequest =
   | { publish: { id: number; name: string; clientUrls: string[] } }
   | { leaseCheckpoint: { id: number } }
+  | { updateMember: { id: number; peerUrls: string[] } }
 
 export interface EntryPayload {
   /** Proposer's member ID and sequence number: unique per proposal. */
@@ -43,5 +44,5 @@ export function decodePayload(data: Uint8Array): EntryPayload {
 }
 
 export function isMemberRequest(r: ApplyRequest | MemberRequest): r is MemberRequest {
-  return 'publish' in r || 'leaseCheckpoint' in r
+  return 'publish' in r || 'leaseCheckpoint' in r || 'updateMember' in r
 }

@@ -3,7 +3,7 @@
 // on them. Everything the client API needs goes through the methods at the bottom.
 
 import type { Logger } from 'pino'
-import { CairnError, LeaseNotFoundError, NoLeaderError } from '../errors.ts'
+import { CairnError, LeaseNotFoundError, NoLeaderError, NotLeaderError } from '../errors.ts'
 import type { MvccStore } from '../mvcc/store.ts'
 import type { ApplyOutcome } from '../mvcc/store.ts'
 import type {
@@ -24,7 +24,7 @@ import type {
 import { WatchHub } from '../mvcc/watch-hub.ts'
 import { decodeConfChange } from '../raft/confchange-codec.ts'
 import { RaftError } from '../raft/errors.ts'
-import type { RawNode } from '../raft/rawnode.ts'
+import type { RawNode, Status } from '../raft/rawnode.ts'
 import type { Ready } from '../raft/ready.ts'
 import type { ConfChange, ConfState, Entry, Message, Snapshot } from '../raft/types.ts'
 import type { Db, LogStore } from '../storage/index.ts'
@@ -366,6 +366,13 @@ export class Member {
       await this.p.db.write(batch, { sync: false })
     } else if ('leaseCheckpoint' in r) {
       this.leases.refreshed(r.leaseCheckpoint.id, Date.now())
+    } else if ('updateMember' in r) {
+      const existing = this.registry.get(r.updateMember.id)
+      if (!existing) return
+      const batch = new WriteBatch()
+      this.registry.stagePut(batch, { ...existing, peerUrls: r.updateMember.peerUrls })
+      await this.p.db.write(batch, { sync: false })
+      this.syncTransportPeers()
     }
   }
 
@@ -448,6 +455,34 @@ export class Member {
   }
 
   // ---- requests ----
+
+  raftStatus(): Status {
+    return this.node.status()
+  }
+
+  peerConnected(id: number): boolean {
+    return this.p.transport.isConnected(id)
+  }
+
+  /** Whether a conf change was proposed and is not applied yet (Raft accepts one at a time). */
+  hasPendingConfChange(): boolean {
+    return this.node.raft.pendingConfIndex > this.node.raft.raftLog.applied
+  }
+
+  /** Hands leadership to `target` and waits until it leads (or the timeout passes). */
+  async transferLeadership(target: number, timeoutMs = REQUEST_TIMEOUT_MS): Promise<void> {
+    if (!this.isLeader()) throw new NotLeaderError(this.leaderId())
+    if (!this.confState.voters.includes(target)) throw new CairnError('BadLeaderTransferee')
+    if (target === this.id) return
+    this.node.transferLeader(target)
+    this.schedule()
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline) {
+      if (this.node.raft.lead === target) return
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    throw new CairnError('Timeout', 'leader transfer did not finish in time')
+  }
 
   isLearner(): boolean {
     return this.confState.learners.includes(this.id)

@@ -60,9 +60,7 @@ async function openDb(dataDir: string): Promise<Db & { handle: unknown; close():
 
 /** Writes the first entries of a new cluster: one conf change per initial member, all committed. */
 async function bootstrap(opts: ServeOptions, db: Db, logStore: LogStore, registry: Registry): Promise<Identity> {
-  if (opts.initialClusterState === 'existing') {
-    throw new ConfigError('--initial-cluster-state existing needs a member added with `cairn member add` (not supported by this version yet)')
-  }
+  if (opts.initialClusterState === 'existing') return joinExisting(opts, db, registry)
   const token = opts.initialClusterToken
   const members: MemberInfo[] = [...opts.initialCluster].map(([name, urls]) => {
     const peerUrls = urls.map((u) => u.origin)
@@ -96,6 +94,43 @@ async function bootstrap(opts: ServeOptions, db: Db, logStore: LogStore, registr
   const identity: Identity = { memberId: self.id, clusterId, name: opts.name }
   await registry.saveIdentity(identity)
   return identity
+}
+
+/**
+ * Joins a running cluster that already added this member (`cairn member add`): learns our ID and the
+ * cluster's from a peer, then starts with an empty log; the leader catches us up by snapshot.
+ */
+async function joinExisting(opts: ServeOptions, db: Db, registry: Registry): Promise<Identity> {
+  const ours = opts.initialAdvertisePeerUrls.map((u) => u.origin).sort()
+  const peers = [...opts.initialCluster].filter(([name]) => name !== opts.name).flatMap(([, urls]) => urls.map((u) => u.origin))
+  if (peers.length === 0) throw new ConfigError('--initial-cluster-state existing needs --initial-cluster to list the running members')
+  let lastError = ''
+  for (const peer of peers) {
+    let members: MemberInfo[]
+    let clusterHex: string | null
+    try {
+      const res = await fetch(`${peer}/members`, { signal: AbortSignal.timeout(3_000) })
+      members = (await res.json()) as MemberInfo[]
+      clusterHex = res.headers.get('x-cairn-cluster-id')
+      if (!Array.isArray(members) || !clusterHex) throw new Error('unexpected answer')
+    } catch (e) {
+      lastError = `${peer}: ${(e as Error).message}`
+      continue
+    }
+    const self = members.find((m) => JSON.stringify([...m.peerUrls].sort()) === JSON.stringify(ours))
+    if (!self) {
+      throw new ConfigError(
+        `no member with peer URLs ${ours.join(',')} in the cluster; add it first with \`cairn member add ${opts.name} --peer-urls ${ours.join(',')}\``,
+      )
+    }
+    const batch = new WriteBatch()
+    for (const m of members) registry.stagePut(batch, m.id === self.id ? { ...m, name: opts.name } : m)
+    await db.write(batch, { sync: true })
+    const identity: Identity = { memberId: self.id, clusterId: Number.parseInt(clusterHex, 16), name: opts.name }
+    await registry.saveIdentity(identity)
+    return identity
+  }
+  throw new ConfigError(`cannot reach any member of the existing cluster (${lastError})`)
 }
 
 function listen(server: Server, url: URL): Promise<void> {
@@ -138,6 +173,14 @@ export async function startMember(opts: ServeOptions, logger: Logger): Promise<R
   }
   const id = identity.memberId
   const clusterIdHex = idToHex(identity.clusterId)
+  const cs = logStore.initialState().confState
+  const inConfig = [...cs.voters, ...cs.learners, ...cs.votersOutgoing, ...cs.learnersNext].includes(id)
+  if (!inConfig && registry.get(id) === undefined) {
+    await db.close()
+    throw new ConfigError(
+      `member ${opts.name} (${idToHex(id)}) was removed from the cluster; to add it again, run \`cairn member add\` and start it with an empty --data-dir`,
+    )
+  }
   const log = logger.child({ member: opts.name, id: idToHex(id) })
   const node = new RawNode({
     id,
@@ -229,7 +272,7 @@ export async function startMember(opts: ServeOptions, logger: Logger): Promise<R
     for (const url of opts.listenPeerUrls) {
       const server = createServer((req, res) => {
         if (req.url === '/members') {
-          res.writeHead(200, { 'content-type': 'application/json' })
+          res.writeHead(200, { 'content-type': 'application/json', 'x-cairn-cluster-id': clusterIdHex })
           res.end(JSON.stringify(registry.list()))
           return
         }

@@ -35,6 +35,8 @@ export interface MemberProcess {
   dataDir: string
   proc: ChildProcess | undefined
   stderr: string
+  /** Set for members that join a running cluster (--initial-cluster-state existing). */
+  join?: { initialCluster: string }
 }
 
 export interface ClusterOptions {
@@ -80,7 +82,8 @@ export class TestCluster {
       '--data-dir', m.dataDir,
       '--listen-client-urls', m.clientUrl,
       '--listen-peer-urls', m.peerUrl,
-      '--initial-cluster', this.initialCluster,
+      '--initial-cluster', m.join?.initialCluster ?? this.initialCluster,
+      ...(m.join ? ['--initial-cluster-state', 'existing'] : []),
       '--heartbeat-interval', String(this.opts.heartbeatMs ?? 50),
       '--election-timeout', String(this.opts.electionMs ?? 500),
       '--snapshot-count', String(this.opts.snapshotCount ?? 10000),
@@ -95,6 +98,38 @@ export class TestCluster {
     live.add(proc)
     proc.on('exit', () => live.delete(proc))
     m.proc = proc
+  }
+
+  /** Allocates a new member that will join the running cluster; returns its index (not started yet). */
+  async newJoiner(): Promise<number> {
+    const [cp, pp] = [await freePort(), await freePort()]
+    const i = this.members.length
+    const m: MemberProcess = {
+      name: `m${i + 1}`,
+      clientUrl: `http://127.0.0.1:${cp}`,
+      peerUrl: `http://127.0.0.1:${pp}`,
+      dataDir: join(this.root, `m${i + 1}`),
+      proc: undefined,
+      stderr: '',
+    }
+    const others = this.members.filter((x) => x.proc && x.proc.exitCode === null && x.proc.signalCode === null)
+    m.join = { initialCluster: [...others, m].map((x) => `${x.name}=${x.peerUrl}`).join(',') }
+    this.members.push(m)
+    return i
+  }
+
+  /** Resolves with the exit code once member i's process exits (or after timeoutMs with undefined). */
+  waitExit(i: number, timeoutMs = 10_000): Promise<number | null | undefined> {
+    const p = this.members[i]!.proc
+    if (!p) return Promise.resolve(undefined)
+    if (p.exitCode !== null) return Promise.resolve(p.exitCode)
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(undefined), timeoutMs)
+      p.once('exit', (code) => {
+        clearTimeout(t)
+        resolve(code)
+      })
+    })
   }
 
   kill(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
@@ -112,6 +147,8 @@ export class TestCluster {
   }
 
   async status(i: number): Promise<{ leader: string; raftTerm: string; memberId: string } | undefined> {
+    const p = this.members[i]?.proc
+    if (!p || p.exitCode !== null || p.signalCode !== null) return undefined
     try {
       const r = await post(this.members[i]!.clientUrl, '/v3/maintenance/status', {}, 1000)
       if (r.status !== 200) return undefined

@@ -1,0 +1,136 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { b64, post, sleep, TestCluster, unb64 } from './harness.ts'
+
+let cluster: TestCluster | undefined
+afterEach(async () => {
+  await cluster?.stop()
+  cluster = undefined
+})
+
+interface MemberJson {
+  ID: string
+  name?: string
+  peerURLs?: string[]
+  clientURLs?: string[]
+  isLearner?: boolean
+}
+
+async function members(url: string): Promise<MemberJson[]> {
+  const r = await post(url, '/v3/cluster/member/list', {})
+  return (r.body as { members: MemberJson[] }).members
+}
+
+/** Writes keys w/0, w/1, … until stopped; records the acknowledged ones. */
+function writer(c: TestCluster) {
+  const acked: number[] = []
+  let stop = false
+  const done = (async () => {
+    for (let i = 0; !stop; i++) {
+      for (let attempt = 0; attempt < 50 && !stop; attempt++) {
+        const live = c.members.filter((m) => m.proc && m.proc.exitCode === null && m.proc.signalCode === null)
+        const m = live[(i + attempt) % live.length]!
+        try {
+          const r = await post(m.clientUrl, '/v3/kv/put', { key: b64(`w/${i}`), value: b64(String(i)) }, 3000)
+          if (r.status === 200) {
+            acked.push(i)
+            break
+          }
+        } catch {
+          // try another member
+        }
+        await sleep(50)
+      }
+    }
+  })()
+  return {
+    acked,
+    stop: async () => {
+      stop = true
+      await done
+    },
+  }
+}
+
+async function addAndStart(c: TestCluster, via: string, learner = false): Promise<number> {
+  const i = await c.newJoiner()
+  const r = await post(via, '/v3/cluster/member/add', { peerURLs: [c.members[i]!.peerUrl], isLearner: learner }, 15_000)
+  expect(r.status, JSON.stringify(r.body)).toBe(200)
+  c.startMember(i)
+  await c.waitHealthy(i, 20_000)
+  return i
+}
+
+async function expectAllAcked(c: TestCluster, i: number, acked: number[]): Promise<void> {
+  const url = c.members[i]!.clientUrl
+  const r = await post(url, '/v3/kv/range', { key: b64('w/'), range_end: b64('w0'), serializable: true })
+  const have = new Set(((r.body as { kvs?: Array<{ key: string }> }).kvs ?? []).map((kv) => unb64(kv.key)))
+  const missing = acked.filter((n) => !have.has(`w/${n}`))
+  expect(missing, `member ${i} misses acknowledged writes`).toEqual([])
+}
+
+describe('cluster lifecycle', () => {
+  it('grows 1 → 3 under writes, then removes the leader, losing nothing acknowledged', async () => {
+    cluster = await TestCluster.start({ size: 1, snapshotCount: 100 })
+    const w = writer(cluster)
+    await sleep(500)
+    const second = await addAndStart(cluster, cluster.members[0]!.clientUrl)
+    await sleep(300)
+    const third = await addAndStart(cluster, cluster.members[0]!.clientUrl)
+    await sleep(500)
+    expect((await members(cluster.members[0]!.clientUrl)).length).toBe(3)
+
+    const leader = await cluster.waitForLeader()
+    const leaderId = (await cluster.status(leader))!.memberId
+    const other = [0, second, third].find((i) => i !== leader)!
+    const r = await post(cluster.members[other]!.clientUrl, '/v3/cluster/member/remove', { ID: leaderId }, 15_000)
+    expect(r.status, JSON.stringify(r.body)).toBe(200)
+    expect(await cluster.waitExit(leader)).toBe(0) // a removed member exits by itself
+    await sleep(500)
+    await w.stop()
+    expect(w.acked.length).toBeGreaterThan(20)
+    const remaining = [0, second, third].filter((i) => i !== leader)
+    await cluster.waitForLeader(10_000, leader)
+    await sleep(500)
+    for (const i of remaining) await expectAllAcked(cluster, i, w.acked)
+    expect((await members(cluster.members[remaining[0]!]!.clientUrl)).map((m) => m.ID)).not.toContain(leaderId)
+
+    // Restarted with its old data, the removed member refuses to rejoin.
+    cluster.startMember(leader)
+    expect(await cluster.waitExit(leader)).toBe(1)
+    expect(cluster.members[leader]!.stderr).toMatch(/was removed from the cluster/)
+  })
+
+  it('adds a learner, refuses to promote… then promotes it once caught up; refuses bad requests', async () => {
+    cluster = await TestCluster.start({ size: 3 })
+    const url = cluster.members[0]!.clientUrl
+    const bad = await post(url, '/v3/cluster/member/add', { peerURLs: ['not a url'] })
+    expect(bad.status).toBe(400)
+    expect((bad.body as { message: string }).message).toMatch(/member URLs are invalid/)
+    const dup = await post(url, '/v3/cluster/member/add', { peerURLs: [cluster.members[1]!.peerUrl] })
+    expect((dup.body as { message: string }).message).toMatch(/Peer URLs already exists/)
+    const missing = await post(url, '/v3/cluster/member/remove', { ID: '12345' })
+    expect(missing.status).toBe(404)
+
+    const learner = await addAndStart(cluster, url, true)
+    const list = await members(url)
+    const entry = list.find((m) => m.peerURLs?.includes(cluster!.members[learner]!.peerUrl))!
+    expect(entry.isLearner).toBe(true)
+    await sleep(1000)
+    const promoted = await post(url, '/v3/cluster/member/promote', { ID: entry.ID }, 15_000)
+    expect(promoted.status, JSON.stringify(promoted.body)).toBe(200)
+    expect((await members(url)).find((m) => m.ID === entry.ID)!.isLearner).toBeUndefined()
+    const again = await post(url, '/v3/cluster/member/promote', { ID: entry.ID })
+    expect((again.body as { message: string }).message).toMatch(/can only promote a learner/)
+  })
+
+  it('moves leadership to a chosen member', async () => {
+    cluster = await TestCluster.start({ size: 3 })
+    for (let i = 0; i < 3; i++) await cluster.waitHealthy(i)
+    const leader = await cluster.waitForLeader()
+    const target = (leader + 1) % 3
+    const targetId = (await cluster.status(target))!.memberId
+    const r = await post(cluster.members[target]!.clientUrl, '/v3/maintenance/transfer-leadership', { targetID: targetId }, 15_000)
+    expect(r.status, JSON.stringify(r.body)).toBe(200)
+    expect(await cluster.waitForLeader()).toBe(target)
+  })
+})
