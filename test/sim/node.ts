@@ -15,6 +15,8 @@ export interface PendingReady {
   sent: boolean
   /** The term this node was leading when the Ready was taken, or 0. */
   leaderTerm: number
+  /** Index of the first snapshot message delivered to the core while this Ready was in flight (diagnostics). */
+  snapshotDelivered?: number | undefined
 }
 
 export class SimNode {

@@ -20,7 +20,7 @@ import { createRaft, decodeChange } from './raft-binding.ts'
 import { KvStateMachine } from './state-machine.ts'
 import { drawSwarmOptions, TIME_UNITS_PER_TICK } from './swarm.ts'
 import type { SwarmOptions } from './swarm.ts'
-import { Workload } from './workload.ts'
+import { describeChange, Workload } from './workload.ts'
 import type { WorkloadStats } from './workload.ts'
 
 export type BugName = 'commit-old-term' | 'vote-twice' | 'ack-before-fsync' | 'stale-reads'
@@ -104,16 +104,15 @@ class Simulation {
     const voters: NodeId[] = []
     for (let id = 1; id <= this.swarm.votersInitial; id++) voters.push(id)
     const requestUnitsMax = 10 * this.swarm.raft.electionTick * TIME_UNITS_PER_TICK
-    const self = this
     this.workload = new Workload(
       {
         prng: this.prng.fork(),
         checker: this.checker,
-        now: () => self.now,
-        nodes: () => self.nodes.values(),
-        leader: () => self.leader(),
-        spawn: () => self.spawn(),
-        trace: (line) => self.trace(line),
+        now: () => this.now,
+        nodes: () => this.nodes.values(),
+        leader: () => this.leader(),
+        spawn: () => this.spawn(),
+        trace: (line) => this.trace(line),
       },
       this.swarm.workload,
       requestUnitsMax,
@@ -519,7 +518,19 @@ class Simulation {
 
   private applyConfChange(node: SimNode, entry: Entry): void {
     const change = decodeChange(entry.data)
-    const confState = node.raft!.applyConfChange(change)
+    let confState: ConfState
+    try {
+      confState = node.raft!.applyConfChange(change)
+    } catch (error) {
+      const snapshot = node.pending?.snapshotDelivered
+      if (snapshot === undefined) throw error
+      // Name the cause: the core swapped in a snapshot's configuration under the entries in flight.
+      throw new Violation(
+        'core-exception',
+        `node ${node.id}: applyConfChange(${describeChange(change)}) of entry ${entry.index} threw "${(error as Error).message}": ` +
+          `a snapshot at ${snapshot} reached the core while this Ready's committed entries were being applied`,
+      )
+    }
     node.machine!.confState = confState
     // A follower drops a snapshot whose configuration does not list it, so a node just added could
     // only catch up from a snapshot taken after its addition: take one now (as a server must).
@@ -561,6 +572,7 @@ class Simulation {
     // A network hands each receiver its own copy (the sender's is frozen: a core that touches a
     // message after handing it over fails loudly).
     this.stepCore(node, { ...m, entries: m.entries.map((e) => ({ ...e })) })
+    if (m.type === 'snap' && node.pending !== undefined) node.pending.snapshotDelivered ??= m.snapshot?.metadata.index
     if (m.type === 'snap') {
       const sender = this.nodes.get(senderId)
       if (sender !== undefined && sender.isUp) {

@@ -92,6 +92,10 @@ export function drawSwarmOptions(prng: Prng): SwarmOptions {
   const votersInitial = prng.pick([3, 3, 3, 5, 5, 1, 2, 4])
   const delayUnitsMin = prng.int(1, 5)
   const electionTick = prng.pick([8, 10, 12])
+  // Small messages with a narrow window replicate slower than clients write, and the backlog would
+  // grow without bound: a narrow window gets messages of many entries.
+  const maxInflightMsgs = prng.pick([1, 2, 4, 16])
+  const maxSizePerMsg = maxInflightMsgs <= 2 ? prng.pick([256, 4096]) : prng.pick([1, 1, 64, 256, 4096])
   return {
     votersInitial,
     nodeCountMax: votersInitial + prng.int(0, 4),
@@ -124,8 +128,8 @@ export function drawSwarmOptions(prng: Prng): SwarmOptions {
     raft: {
       electionTick,
       heartbeatTick: prng.int(1, 3),
-      maxSizePerMsg: prng.pick([1, 1, 64, 256, 4096]),
-      maxInflightMsgs: prng.pick([1, 2, 4, 16]),
+      maxSizePerMsg,
+      maxInflightMsgs,
       maxUncommittedEntriesSize: prng.pick([0, 0, 512, 4096]),
       maxCommittedSizePerReady: prng.pick([64, 1024, 65536]),
     },
