@@ -8,7 +8,9 @@ import type { Logger } from 'pino'
 import { CairnError, InvalidArgumentError } from '../errors.ts'
 import type { Member } from '../server/member.ts'
 import { attachWatchEndpoints } from './watch-endpoint.ts'
-import { routeV3 } from './v3-routes.ts'
+import { headerOf, routeV3 } from './v3-routes.ts'
+import { encodeHeader } from './v3-encode.ts'
+import { snapshotStream } from '../server/snapshot-file.ts'
 import type { Metrics } from './metrics.ts'
 
 export const VERSION = { etcdserver: '3.4.0', etcdcluster: '3.4.0', cairn: '0.1.0' }
@@ -50,6 +52,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ClientApi
     res.end(await opts.metrics.render())
     return
   }
+  if (path === '/v3/maintenance/snapshot') return serveSnapshot(req, res, opts)
   if (path.startsWith('/v3/')) {
     if (path === '/v3/watch') return // handled by the watch endpoint (streaming POST)
     if (req.method !== 'POST' && req.method !== 'PUT') {
@@ -63,6 +66,49 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ClientApi
     return sendJson(res, 200, answer)
   }
   sendJson(res, 404, { error: 'Not Found', code: 5, message: 'Not Found' })
+}
+
+/**
+ * A consistent snapshot of the keyspace, streamed while writes go on. GET answers the raw backup file
+ * (`cairn snapshot save`); POST answers etcd's gateway stream of {"result": {"blob": base64}} lines.
+ */
+async function serveSnapshot(req: IncomingMessage, res: ServerResponse, opts: ClientApiOptions): Promise<void> {
+  const raw = req.method === 'GET'
+  if (!raw) await readBody(req, opts.maxRequestBytes)
+  const stream = snapshotStream(opts.member)
+  const first = await stream.next() // fails before any byte is sent if the snapshot cannot be taken
+  res.writeHead(200, { 'content-type': raw ? 'application/octet-stream' : 'application/json' })
+  let closed = false
+  res.on('close', () => {
+    closed = true
+  })
+  // The gateway form marks the last message with remaining_bytes 0, so one chunk is held back.
+  const write = async (chunk: Uint8Array, last: boolean) => {
+    const ok = raw
+      ? res.write(chunk)
+      : res.write(
+          JSON.stringify({
+            result: {
+              header: encodeHeader(headerOf(opts.member), opts.member.mvcc.currentRevision()),
+              remaining_bytes: last ? '0' : String(chunk.byteLength),
+              blob: Buffer.from(chunk).toString('base64'),
+            },
+          }) + '\n',
+        )
+    if (!ok) await new Promise((r) => res.once('drain', r))
+  }
+  let held = first.done ? undefined : first.value
+  try {
+    for await (const chunk of stream) {
+      if (closed) break
+      if (held) await write(held, false)
+      held = chunk
+    }
+    if (held && !closed) await write(held, true)
+  } finally {
+    if (closed) await stream.return(undefined)
+  }
+  res.end()
 }
 
 async function health(res: ServerResponse, member: Member): Promise<void> {

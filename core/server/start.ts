@@ -59,7 +59,7 @@ async function openDb(dataDir: string): Promise<Db & { handle: unknown; close():
 }
 
 /** Writes the first entries of a new cluster: one conf change per initial member, all committed. */
-async function bootstrap(opts: ServeOptions, db: Db, logStore: LogStore, registry: Registry): Promise<Identity> {
+export async function bootstrap(opts: ServeOptions, db: Db, logStore: LogStore, registry: Registry): Promise<Identity> {
   if (opts.initialClusterState === 'existing') return joinExisting(opts, db, registry)
   const token = opts.initialClusterToken
   const members: MemberInfo[] = [...opts.initialCluster].map(([name, urls]) => {

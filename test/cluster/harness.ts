@@ -55,6 +55,14 @@ export class TestCluster {
   constructor(readonly opts: ClusterOptions) {}
 
   static async start(opts: ClusterOptions): Promise<TestCluster> {
+    const c = await TestCluster.allocate(opts)
+    for (let i = 0; i < opts.size; i++) c.startMember(i)
+    await c.waitForLeader()
+    return c
+  }
+
+  /** Picks ports and data dirs without starting anything (e.g. to restore a backup into them first). */
+  static async allocate(opts: ClusterOptions): Promise<TestCluster> {
     const c = new TestCluster(opts)
     for (let i = 1; i <= opts.size; i++) {
       const [cp, pp] = [await freePort(), await freePort()]
@@ -68,9 +76,11 @@ export class TestCluster {
       })
     }
     c.initialCluster = c.members.map((m) => `${m.name}=${m.peerUrl}`).join(',')
-    for (let i = 0; i < opts.size; i++) c.startMember(i)
-    await c.waitForLeader()
     return c
+  }
+
+  get initialClusterFlag(): string {
+    return this.initialCluster
   }
 
   startMember(i: number): void {
