@@ -31,6 +31,7 @@ import type { Db, LogStore } from '../storage/index.ts'
 import { WriteBatch } from '../storage/index.ts'
 import { decodePayload, encodePayload, isMemberRequest } from './entry-codec.ts'
 import type { EntryPayload, MemberRequest } from './entry-codec.ts'
+import type { Failpoint } from './failpoints.ts'
 import { LeaseClock } from './lease-clock.ts'
 import { ReadIndexBatcher } from './read-index.ts'
 import type { MemberInfo, Registry } from './registry.ts'
@@ -57,6 +58,8 @@ export interface MemberParts {
   sendSnapshot: (to: number, snap: OutgoingSnapshot) => Promise<boolean>
   /** Called when this member was removed from the cluster. */
   onRemoved: () => void
+  /** Test-only deliberate bugs (see failpoints.ts). */
+  failpoints?: Set<Failpoint>
   /** Observers for metrics. */
   observeFsyncSeconds?: (s: number) => void
   observeApplySeconds?: (s: number, entries: number) => void
@@ -182,8 +185,13 @@ export class Member {
     // A leader may send appends before its own fsync (Raft thesis §10.2.1): its acknowledgement counts only
     // once persisted, because the commit index moves only after this Ready is done. Anything else must be
     // durable before it is sent, and so must a term or vote change.
-    const early = this.node.raft.state === 'leader' && !termOrVoteChanged
+    const ackBeforeFsync = this.p.failpoints?.has('ack-before-fsync') === true
+    const early = ackBeforeFsync || (this.node.raft.state === 'leader' && !termOrVoteChanged)
     if (early) this.sendMessages(rd.messages)
+    if (ackBeforeFsync && rd.entries.length > 0) {
+      // Failpoint: the write reaches the disk only a moment after it was acknowledged.
+      await new Promise((r) => setTimeout(r, 100))
+    }
     if (rd.snapshot) await this.restoreSnapshot(rd.snapshot)
     const saveStarted = performance.now()
     await this.p.logStore.save(
@@ -571,6 +579,7 @@ export class Member {
   /** Waits until a read served locally is linearizable (ReadIndex). */
   linearizableBarrier(): Promise<void> {
     if (this.stopped) return Promise.reject(new CairnError('Stopped'))
+    if (this.p.failpoints?.has('stale-reads')) return Promise.resolve()
     const p = this.reads.barrier()
     this.schedule()
     return p

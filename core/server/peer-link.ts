@@ -37,6 +37,10 @@ export class PeerLink {
     this.connect()
   }
 
+  urls(): string[] {
+    return this.opts.urls
+  }
+
   setUrls(urls: string[]): void {
     this.opts = { ...this.opts, urls }
     this.ws?.terminate()

@@ -18,6 +18,7 @@ import { encodeConfChange } from '../raft/confchange-codec.ts'
 import { CorruptionError, RocksDb, RocksLogStore, WriteBatch } from '../storage/index.ts'
 import type { Db, LogStore } from '../storage/index.ts'
 import { hashId, idToHex } from './ids.ts'
+import { activeFailpoints, peerUrlRewrites } from './failpoints.ts'
 import { encodeMemberContext, Member } from './member.ts'
 import { ConfigError } from './options.ts'
 import type { ServeOptions } from './options.ts'
@@ -148,6 +149,10 @@ function listen(server: Server, url: URL): Promise<void> {
   })
 }
 
+function rewriter(map: Map<string, string>): (url: string) => string {
+  return (url) => map.get(new URL(url).origin) ?? url
+}
+
 export async function startMember(opts: ServeOptions, logger: Logger): Promise<RunningMember> {
   const db = await openDb(opts.dataDir)
   let logStore: RocksLogStore
@@ -202,6 +207,7 @@ export async function startMember(opts: ServeOptions, logger: Logger): Promise<R
   })
   let member: Member | undefined
   const transport = new Transport({
+    rewriteUrl: rewriter(peerUrlRewrites()),
     selfId: id,
     clusterId: clusterIdHex,
     logger: log,
@@ -219,6 +225,8 @@ export async function startMember(opts: ServeOptions, logger: Logger): Promise<R
     committedIndex: () => member!.committedIndex(),
     revision: () => member!.mvcc.currentRevision(),
   })
+  const failpoints = activeFailpoints()
+  if (failpoints.size > 0) log.warn({ failpoints: [...failpoints] }, 'TEST FAILPOINTS ARE ACTIVE: this member is deliberately broken')
   let resolveDone!: () => void
   const done = new Promise<void>((r) => (resolveDone = r))
   member = new Member({
@@ -240,9 +248,10 @@ export async function startMember(opts: ServeOptions, logger: Logger): Promise<R
       const peer = registry.get(to)
       const url = peer?.peerUrls[0]
       if (!url) return Promise.resolve(false)
-      return sendSnapshot(url, snapshotHeaders(id, clusterIdHex, to), snap, 10 * 60_000)
+      return sendSnapshot(rewriter(peerUrlRewrites())(url), snapshotHeaders(id, clusterIdHex, to), snap, 10 * 60_000)
     },
     onRemoved: () => resolveDone(),
+    failpoints,
     observeFsyncSeconds: (s) => metrics.fsyncSeconds.observe(s),
     observeApplySeconds: (s, n) => {
       metrics.applySeconds.observe(s)

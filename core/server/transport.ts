@@ -13,6 +13,8 @@ import { PEER_PATH, PeerLink } from './peer-link.ts'
 import { idToHex } from './ids.ts'
 
 export interface TransportOptions {
+  /** Maps a peer URL to the one actually dialled (tests route links through proxies). */
+  rewriteUrl?: (url: string) => string
   selfId: NodeId
   clusterId: string
   logger: Logger
@@ -36,8 +38,9 @@ export class Transport {
     if (id === this.opts.selfId) return
     this.known.add(id)
     const existing = this.links.get(id)
+    const dialled = this.opts.rewriteUrl ? urls.map(this.opts.rewriteUrl) : urls
     if (existing) {
-      existing.setUrls(urls)
+      if (JSON.stringify(existing.urls()) !== JSON.stringify(dialled)) existing.setUrls(dialled)
       return
     }
     this.links.set(
@@ -46,7 +49,7 @@ export class Transport {
         selfId: idToHex(this.opts.selfId),
         clusterId: this.opts.clusterId,
         peerId: idToHex(id),
-        urls,
+        urls: this.opts.rewriteUrl ? urls.map(this.opts.rewriteUrl) : urls,
         logger: this.opts.logger,
         onUnreachable: () => this.opts.onUnreachable(id),
         onUp: () => this.opts.onPeerActive?.(id, true),
