@@ -37,18 +37,21 @@ describe('cairn serve, 3 members', () => {
     const ws = new WebSocket(cluster.members[follower]!.clientUrl.replace('http', 'ws') + '/v3/watch')
     const seen: string[] = []
     await new Promise((r) => ws.once('open', r))
+    let created!: () => void
+    const isCreated = new Promise<void>((r) => (created = r))
     ws.on('message', (d) => {
-      const events = (JSON.parse(String(d)) as { result?: { events?: Array<{ kv: { value?: string } }> } }).result?.events ?? []
-      for (const e of events) seen.push(unb64(e.kv.value))
+      const result = (JSON.parse(String(d)) as { result?: { created?: boolean; events?: Array<{ kv: { value?: string } }> } }).result
+      if (result?.created) created()
+      for (const e of result?.events ?? []) seen.push(unb64(e.kv.value))
     })
     ws.send(JSON.stringify({ create_request: { key: b64('w/'), range_end: b64('w0') } }))
-    await sleep(200)
+    await isCreated
     const expected: string[] = []
     for (let i = 0; i < 50; i++) {
       expected.push(String(i))
       await put(cluster.members[i % 3]!.clientUrl, `w/${i % 5}`, String(i))
     }
-    const deadline = Date.now() + 5000
+    const deadline = Date.now() + 20_000
     while (seen.length < expected.length && Date.now() < deadline) await sleep(20)
     ws.close()
     expect(seen).toEqual(expected)
