@@ -2,7 +2,6 @@
 
 import { Command, CommanderError } from 'commander'
 import { addCtlCommands } from './ctl/index.ts'
-import { serveCommand } from './serve.ts'
 
 const program = new Command('cairn')
   .description('Cairn: a replicated, durable, watchable key-value store with coordination recipes')
@@ -10,7 +9,15 @@ const program = new Command('cairn')
   .showHelpAfterError()
   .exitOverride()
 
-program.addCommand(serveCommand())
+// The member's modules (RocksDB, Raft, the API) take half a second to load: only `serve` needs them.
+const words = process.argv.slice(2)
+const verb = words.find((w) => !w.startsWith('-'))
+if (verb === undefined || verb === 'help' || words.includes('serve')) {
+  const { serveCommand } = await import('./serve.ts')
+  program.addCommand(serveCommand())
+} else {
+  program.addCommand(new Command('serve').description('run a Cairn member'))
+}
 addCtlCommands(program)
 
 // Parse errors as etcdctl reports them: one `Error: …` line.

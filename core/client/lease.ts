@@ -148,8 +148,10 @@ export class LeaseKeepAlive {
     let retryMs = 100
     while (!this.stopped) {
       const sentAt = Date.now()
-      // Until the lease would run out; before the first refresh, a few seconds.
-      const timeoutMs = this.expiresAt > 0 ? Math.max(1, this.expiresAt - sentAt) : 5000
+      // Each try is short (a refresh forwarded to a leader that just died is never answered), and the
+      // loop tries again until the lease would run out; before the first refresh, a few seconds.
+      const attemptMs = Math.max(500, (this.ttl * 1000) / 4)
+      const timeoutMs = this.expiresAt > 0 ? Math.max(1, Math.min(attemptMs, this.expiresAt - sentAt)) : 5000
       try {
         const r = await this.lease.keepAliveOnce(this.id, { timeoutMs, signal })
         if (r.ttl <= 0) {
@@ -172,7 +174,8 @@ export class LeaseKeepAlive {
           this.markLost(`first refresh failed (${(e as Error).message})`)
           return
         }
-        await sleep(retryMs, signal).catch(() => undefined)
+        const untilExpiry = this.expiresAt > 0 ? this.expiresAt - Date.now() : retryMs
+        await sleep(Math.max(0, Math.min(retryMs, untilExpiry)), signal).catch(() => undefined)
         retryMs = Math.min(1000, retryMs * 2)
       }
     }

@@ -44,6 +44,8 @@ export interface CallOptions {
 
 export const DIAL_TIMEOUT_MS_DEFAULT = 2000
 export const CALL_TIMEOUT_MS_DEFAULT = 5000
+/** Shortest time a safe call waits on one endpoint before trying the next. */
+const ATTEMPT_MS_MIN = 1000
 
 /** Errors the member raises before proposing: the request was not applied, so any call may retry. */
 const NOT_APPLIED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['NoLeader', 'NotLeader', 'TooManyRequests', 'NotSupportedForLearner', 'Unhealthy'])
@@ -145,7 +147,11 @@ export class Transport {
       if (opts.signal?.aborted) throw new CanceledError(opts.signal.reason)
       if (Date.now() >= deadline) throw new DeadlineExceededError(lastError)
       const endpoint = this.endpointStates[this.current]!
-      const attempt = await this.attempt(endpoint, method, path, body, deadline, opts.signal)
+      // A safe call does not wait on one member for the whole deadline when others could answer (a
+      // member can sit on a request it will never answer, e.g. a read whose ReadIndex was dropped).
+      const attemptDeadline =
+        safe && this.endpointStates.length > 1 ? Math.min(deadline, Date.now() + Math.max(ATTEMPT_MS_MIN, timeoutMs / 3)) : deadline
+      const attempt = await this.attempt(endpoint, method, path, body, attemptDeadline, opts.signal)
       if (attempt.kind === 'ok') return attempt.body
       lastError = attempt.error
       if (attempt.kind === 'fatal') throw attempt.error
@@ -195,7 +201,7 @@ export class Transport {
     }
     const remainingMs = deadline - Date.now()
     if (remainingMs <= 0) return { kind: 'unknown', error: new DeadlineExceededError() }
-    const timeout = AbortSignal.timeout(remainingMs)
+    const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(remainingMs)))
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout
     let res: Response
     let text: string

@@ -41,9 +41,10 @@ function health(): Command {
       action(async (flags: { cluster?: boolean }, cmd: Command) => {
         const ctx = contextOf(cmd)
         const endpoints = await endpointsOf(ctx, flags.cluster === true)
+        // One endpoint after the other (etcdctl checks them at once and prints in the order they finish):
+        // the output keeps the order of --endpoints, and the checks' reads never overlap.
         const results: EndpointHealth[] = []
-        // Reported in the order the checks finish, as etcdctl does.
-        await Promise.all(endpoints.map((ep) => checkHealth(ctx, ep).then((h) => void results.push(h))))
+        for (const ep of endpoints) results.push(await checkHealth(ctx, ep))
         if (ctx.writeOut === 'json') printJson(results)
         else if (ctx.writeOut === 'table') {
           out(renderTable(['ENDPOINT', 'HEALTH', 'TOOK', 'ERROR'], results.map((h) => [h.endpoint, String(h.health), h.took, h.error ?? ''])))
