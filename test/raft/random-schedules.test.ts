@@ -14,7 +14,7 @@ import type { ConfChange, ConfChangeSingle, NodeId } from '../../core/raft/types
 import { Env } from './transcript/env.ts'
 import type { NodeOptions } from './transcript/env.ts'
 
-const SEEDS = Number(process.env['RAFT_SEEDS'] ?? 24)
+const SEEDS = Number(process.env['RAFT_SEEDS'] ?? 16)
 const FROM = Number(process.env['RAFT_FROM'] ?? 1)
 const STEPS = Number(process.env['RAFT_STEPS'] ?? 250)
 const IDS: readonly NodeId[] = [1, 2, 3, 4, 5, 6]
