@@ -1,5 +1,7 @@
-// Bugs once found in the Raft core, each pinned by a minimal regression test. (Smaller findings live next to their units: confchange/restore.test.ts,
-// confchange-codec.test.ts.)
+// Bugs found in the Raft core, each pinned by a minimal test: plain it() for bugs that have been
+// fixed (regression tests), it.fails for open ones - those describe the correct behaviour and fail
+// today; turn them into it() with the fix. (Smaller findings live next to their units:
+// confchange/restore.test.ts, confchange-codec.test.ts.)
 
 import { describe, expect, it } from 'vitest'
 import { encodeConfChange } from '../../core/raft/confchange-codec.ts'
@@ -8,7 +10,7 @@ import { message } from '../../core/raft/types.ts'
 import { entry, forceLeader, newTestRaft, takeMessages } from './raft-helpers.ts'
 import { Env } from './transcript/env.ts'
 
-describe('core bug: appended proposal entries alias caller-owned objects', () => {
+describe('core bug (fixed): appended proposal entries aliased caller-owned objects', () => {
   // Raft.appendEntry() assigns term and index into the Entry objects of the proposal message in
   // place and keeps those same objects in the log (and in the append messages it sends). If the
   // same proposal message object is stepped twice - a transport or simulator that duplicates a
@@ -31,7 +33,7 @@ describe('core bug: appended proposal entries alias caller-owned objects', () =>
     expect(inFlight?.entries.map((e) => e.index)).toEqual(sentIndexes) // an append already sent must not change
   })
 
-  it('a duplicated forwarded proposal (same object delivered twice) corrupts the leader log handed to storage', () => {
+  it('a duplicated forwarded proposal (same object delivered twice) leaves the leader log handed to storage intact', () => {
     const env = new Env()
     env.logLevel = 'none'
     env.capture(() => {
@@ -48,7 +50,7 @@ describe('core bug: appended proposal entries alias caller-owned objects', () =>
   })
 })
 
-describe('core bug: a conf change that leaves no voters is accepted, then cannot be applied anywhere', () => {
+describe('core bug (fixed): a conf change that leaves no voters was accepted, then could not be applied anywhere', () => {
   // The leader only refuses conf changes while another is pending or for the wrong joint state.
   // A change that removes (or demotes) every voter is appended and committed; every replica then
   // throws ConfChangeError "removed all voters" from applyConfChange when it reaches the entry,
@@ -97,7 +99,7 @@ describe('core bug: a conf change that leaves no voters is accepted, then cannot
   })
 })
 
-describe('core bug: a leader that removes or demotes itself steps down after one best-effort broadcast', () => {
+describe('core bug (open): a leader that removes or demotes itself steps down after one best-effort broadcast', () => {
   // When the leader applies a configuration without itself as voter, switchToConfig() sends one
   // round of appends (to spread the commit index) and becomes follower at once; nothing retries.
   // If that round is lost, a voter of the new configuration may never learn that the change

@@ -91,4 +91,8 @@ describe('restoreConfig()', () => {
     expect(() => restoreConfig(t, LAST_INDEX, { ...emptyConfState(), voters: [1, 2, 3], learnersNext: [4] })).toThrow()
   })
 
+  it('restoreConfig() rejects auto-leave outside a joint configuration', () => {
+    const t = new ProgressTracker(16, 0)
+    expect(() => restoreConfig(t, LAST_INDEX, { ...emptyConfState(), voters: [1], autoLeave: true })).toThrow(ConfChangeError)
+  })
 })
