@@ -1,0 +1,142 @@
+// The etcd v2 API of one member: /v2/keys, /v2/members, /v2/machines, /v2/stats/*. The client
+// server creates one V2Api per listener and hands it every request under those paths; the V2Api
+// also runs this member's share of TTL expiry (it acts only while the member leads).
+// See docs/api-v2.md.
+
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Logger } from 'pino'
+import type { Member } from '../../server/member.ts'
+import { serveMachines, serveMembers, serveStats } from './cluster-http.ts'
+import type { ClusterContext, MembershipPort } from './cluster-http.ts'
+import { ExpiryLoop } from './expiry.ts'
+import { keysPrefix, serveKeys } from './keys-http.ts'
+import type { KeysContext } from './keys-http.ts'
+import { V2Store } from './store.ts'
+import type { V2Backend } from './store.ts'
+
+export { V2Store, type V2Backend } from './store.ts'
+export type { MembershipPort } from './cluster-http.ts'
+
+export interface V2ApiOptions {
+  member: Member
+  logger: Logger
+  maxRequestBytes: number
+  membership?: MembershipPort
+}
+
+/** The member seen through the narrow interface the v2 store uses. */
+export function memberBackend(member: Member): V2Backend {
+  return {
+    range: (request) => member.mvcc.range(request),
+    txn: (request) => member.txn(request),
+    linearizableBarrier: () => member.linearizableBarrier(),
+    currentRevision: () => member.mvcc.currentRevision(),
+    compactRevision: () => member.mvcc.compactRevision(),
+    watch: (request) => member.watchHub.watch(request),
+  }
+}
+
+/** True for the paths the v2 API answers. */
+export function isV2Path(path: string): boolean {
+  return path === keysPrefix || path.startsWith(keysPrefix + '/') || path === '/v2/members' || path.startsWith('/v2/members/') ||
+    path === '/v2/machines' || path.startsWith('/v2/stats/')
+}
+
+export class V2Api {
+  readonly store: V2Store
+  private readonly expiry: ExpiryLoop
+  private readonly keys: KeysContext
+  private readonly cluster: ClusterContext
+  private leaderSeen = { id: 0, sinceMs: Date.now() }
+
+  constructor(private readonly opts: V2ApiOptions) {
+    const member = opts.member
+    this.store = new V2Store(memberBackend(member))
+    this.expiry = new ExpiryLoop(this.store, () => member.isLeader(), opts.logger)
+    const clusterIdHex = () => member.clusterId.toString(16)
+    this.keys = {
+      store: this.store,
+      clusterIdHex,
+      raftIndex: () => member.appliedIndex(),
+      raftTerm: () => member.term(),
+      maxRequestBytes: opts.maxRequestBytes,
+      logError: (e) => opts.logger.error({ err: e }, 'v2 request failed'),
+    }
+    this.cluster = {
+      memberId: member.id,
+      name: member.name,
+      clusterIdHex,
+      members: () => member.registry.list(),
+      leaderId: () => member.leaderId(),
+      isLeader: () => member.isLeader(),
+      membership: opts.membership,
+      stats: this.store.stats,
+      startedMs: Date.now(),
+      leaderSinceMs: () => this.leaderSince(),
+      now: Date.now,
+      maxRequestBytes: opts.maxRequestBytes,
+    }
+    this.expiry.start()
+  }
+
+  private leaderSince(): number {
+    const id = this.opts.member.leaderId()
+    if (id !== this.leaderSeen.id) this.leaderSeen = { id, sinceMs: Date.now() }
+    return this.leaderSeen.sinceMs
+  }
+
+  /** True when the request is for the v2 API (see isV2Path). */
+  owns(req: IncomingMessage): boolean {
+    const url = req.url ?? '/'
+    const q = url.indexOf('?')
+    return isV2Path(q === -1 ? url : url.slice(0, q))
+  }
+
+  /** Serves one request on a v2 path. Never rejects: failures are answered. */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/'
+    const q = url.indexOf('?')
+    const rawPath = q === -1 ? url : url.slice(0, q)
+    const query = q === -1 ? '' : url.slice(q + 1)
+    try {
+      if (rawPath === keysPrefix || rawPath.startsWith(keysPrefix + '/')) return await serveKeys(req, res, rawPath, query, this.keys)
+      if (rawPath === '/v2/machines') return serveMachines(req, res, this.cluster)
+      if (rawPath.startsWith('/v2/stats/')) return serveStats(req, res, rawPath, this.cluster)
+      return await serveMembers(req, res, rawPath, this.cluster)
+    } catch (e) {
+      this.opts.logger.error({ err: e }, 'v2 request failed')
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"message":"Internal Server Error"}\n')
+      else res.destroy()
+    }
+  }
+
+  close(): void {
+    this.expiry.stop()
+  }
+}
+
+const shared = new WeakMap<Member, { api: V2Api; users: number }>()
+
+/**
+ * The member's V2Api, shared by all its client listeners (one expiry loop per member). Call the
+ * returned release() when a listener closes; the last one stops the loop.
+ */
+export function acquireV2Api(opts: V2ApiOptions): { api: V2Api; release: () => void } {
+  let entry = shared.get(opts.member)
+  if (entry === undefined) {
+    entry = { api: new V2Api(opts), users: 0 }
+    shared.set(opts.member, entry)
+  }
+  entry.users++
+  const held = entry
+  let released = false
+  const release = () => {
+    if (released) return
+    released = true
+    if (--held.users === 0) {
+      held.api.close()
+      shared.delete(opts.member)
+    }
+  }
+  return { api: held.api, release }
+}
