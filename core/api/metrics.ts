@@ -11,6 +11,8 @@ export interface MetricsSource {
   appliedIndex(): number
   committedIndex(): number
   revision(): number
+  dbSizeBytes(): number
+  peersConnected(): number
 }
 
 export class Metrics {
@@ -54,6 +56,8 @@ export class Metrics {
     gauge('cairn_server_applied_index', 'Applied Raft index', () => source.appliedIndex())
     gauge('cairn_server_committed_index', 'Committed Raft index', () => source.committedIndex())
     gauge('cairn_mvcc_revision', 'Current keyspace revision', () => source.revision())
+    gauge('cairn_mvcc_db_total_size_in_bytes', 'Size of the member database on disk', () => source.dbSizeBytes())
+    gauge('cairn_network_peers_connected', 'Peers with an open outbound link', () => source.peersConnected())
   }
 
   observeRequest(path: string, seconds: number): void {

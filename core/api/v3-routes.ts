@@ -86,12 +86,12 @@ const routes: Record<string, Handler> = {
     const out: Json = {
       header: encodeHeader(headerOf(m), m.mvcc.currentRevision()),
       version: '3.4.0',
-      dbSize: '0',
+      dbSize: String(m.dbSize().total),
       leader: idToDecimal(m.leaderId()),
       raftIndex: String(m.committedIndex()),
       raftTerm: String(m.term()),
       raftAppliedIndex: String(m.appliedIndex()),
-      dbSizeInUse: '0',
+      dbSizeInUse: String(m.dbSize().inUse),
     }
     if (m.isLearner()) out.isLearner = true
     return out

@@ -45,6 +45,8 @@ export class Raft {
   leadTransferee: NodeId = NONE
   /** Leader: index of the newest conf change proposed; no other may be proposed until it is applied. */
   pendingConfIndex = 0
+  /** Leader: the applied configuration no longer has us as a voter; we are handing over. */
+  removedFromConfig = false
   /** Leader: bytes of entries appended but not yet committed (bounded by maxUncommittedSize). */
   uncommittedSize = 0
   readOnly = new ReadOnly()
@@ -269,6 +271,7 @@ export class Raft {
       this.trk.progress.set(id, fresh)
     }
     this.pendingConfIndex = 0
+    this.removedFromConfig = false
     this.uncommittedSize = 0
     this.readOnly = new ReadOnly()
     this.pendingReadIndexMessages = []
@@ -422,6 +425,8 @@ export class Raft {
       if (this.checkQuorum) this.step(message({ type: 'check-quorum', from: this.id }))
       // A transfer that did not finish within an election timeout is abandoned.
       if (this.state === 'leader' && this.leadTransferee !== NONE) this.abortLeaderTransfer()
+      // A removed leader whose hand-over did not finish steps down all the same.
+      if (this.state === 'leader' && this.removedFromConfig) this.becomeFollower(this.term, NONE)
     }
     if (this.state !== 'leader') return
     if (this.heartbeatElapsed >= this.heartbeatTimeout) {
@@ -585,10 +590,7 @@ export class Raft {
     const cs = confStateOf(this.trk.config)
     const pr = this.trk.progress.get(this.id)
     if ((!pr || pr.isLearner) && this.state === 'leader') {
-      // Removed or demoted leader: make sure the others learn the commit index, then step down so
-      // the remaining voters elect a leader among themselves.
-      this.bcastAppend()
-      this.becomeFollower(this.term, NONE)
+      this.handOverAfterRemoval()
       return cs
     }
     if (this.state !== 'leader' || cs.voters.length === 0) return cs
@@ -602,6 +604,37 @@ export class Raft {
     const transferee = this.leadTransferee
     if (transferee !== NONE && !this.trk.config.voters.incoming.has(transferee)) this.abortLeaderTransfer()
     return cs
+  }
+
+  /**
+   * A leader removed (or demoted) by the configuration it just applied. Stepping down at once is not
+   * safe: if its last broadcast is lost, the remaining voters never learn that the change committed and
+   * may keep needing its vote. So it keeps leading (refusing proposals) and hands leadership to the most
+   * up-to-date remaining voter, as in a leader transfer; if that does not finish within an election
+   * timeout, it steps down anyway (tickHeartbeat).
+   */
+  private handOverAfterRemoval(): void {
+    this.removedFromConfig = true
+    this.bcastAppend()
+    let successor = NONE
+    let best = -1
+    for (const id of this.trk.config.voters.incoming) {
+      const p = this.trk.progress.get(id)
+      if (id !== this.id && p && p.match > best) {
+        best = p.match
+        successor = id
+      }
+    }
+    if (successor === NONE) {
+      this.becomeFollower(this.term, NONE)
+      return
+    }
+    this.logger.info(`${this.id} was removed from the configuration; handing leadership to ${successor}`)
+    this.electionElapsed = 0
+    this.leadTransferee = successor
+    const p = this.trk.progress.get(successor)!
+    if (p.match === this.raftLog.lastIndex()) this.sendTimeoutNow(successor)
+    else this.sendAppend(successor)
   }
 
   /** After applying: a leader in an auto-leave joint configuration proposes leaving it. */

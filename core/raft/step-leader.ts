@@ -210,6 +210,11 @@ function handleHeartbeatResponse(r: Raft, m: Message, pr: Progress): void {
   // The follower is alive: let one more append through a full window.
   if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne()
   if (pr.match < r.raftLog.lastIndex()) r.sendAppend(m.from)
+  else if (r.removedFromConfig && m.from === r.leadTransferee) {
+    // A removed leader keeps asking its successor to campaign: the first request may have arrived
+    // before the successor applied the configuration change (it then refuses to campaign).
+    r.sendTimeoutNow(m.from)
+  }
   if (!m.context || m.context.byteLength === 0) return
   const acks = r.readOnly.recvAck(m.from, m.context)
   if (!acks) return

@@ -58,6 +58,8 @@ export interface MemberParts {
   sendSnapshot: (to: number, snap: OutgoingSnapshot) => Promise<boolean>
   /** Called when this member was removed from the cluster. */
   onRemoved: () => void
+  /** Size of the member's database on disk and of the part holding live data (bytes). */
+  dbSize?: () => { total: number; inUse: number }
   /** Test-only deliberate bugs (see failpoints.ts). */
   failpoints?: Set<Failpoint>
   /** Observers for metrics. */
@@ -188,17 +190,20 @@ export class Member {
     const ackBeforeFsync = this.p.failpoints?.has('ack-before-fsync') === true
     const early = ackBeforeFsync || (this.node.raft.state === 'leader' && !termOrVoteChanged)
     if (early) this.sendMessages(rd.messages)
+    const incoming = rd.snapshot ? this.takeIncoming(rd.snapshot) : undefined
     if (ackBeforeFsync && rd.entries.length > 0) {
       // Failpoint: the write reaches the disk only a moment after it was acknowledged.
       await new Promise((r) => setTimeout(r, 100))
     }
-    if (rd.snapshot) await this.restoreSnapshot(rd.snapshot)
     const saveStarted = performance.now()
     await this.p.logStore.save(
       { entries: rd.entries, ...(rd.hardState ? { hardState: rd.hardState } : {}), ...(rd.snapshot ? { snapshot: rd.snapshot } : {}) },
       rd.mustSync,
     )
     if (rd.mustSync) this.p.observeFsyncSeconds?.((performance.now() - saveStarted) / 1000)
+    // The snapshot is durable in the log first; its data stays spooled until the keyspace is restored,
+    // so a crash in between is finished at the next start (see start.ts).
+    if (rd.snapshot && incoming) await this.restoreSnapshot(rd.snapshot, incoming)
     if (rd.hardState) {
       this.prevTerm = rd.hardState.term
       this.prevVote = rd.hardState.vote
@@ -290,7 +295,8 @@ export class Member {
   /** Inbound snapshot: kept until Raft hands it back in a Ready, then restored. */
   receiveSnapshot(m: Message, members: MemberInfo[], open: () => AsyncIterable<Uint8Array>, cleanup: () => Promise<void>): void {
     const previous = this.incoming
-    if (previous) void previous.cleanup()
+    // A superseded snapshot's spool goes; one for the same index was just replaced on disk anyway.
+    if (previous && previous.index !== m.snapshot!.metadata.index) void previous.cleanup()
     const restore = async () => {
       await this.mvcc.restore(open())
       const batch = new WriteBatch()
@@ -302,10 +308,14 @@ export class Member {
     this.receive(m)
   }
 
-  private async restoreSnapshot(s: Snapshot): Promise<void> {
+  private takeIncoming(s: Snapshot): { restore: () => Promise<void> } {
     const incoming = this.incoming
     if (!incoming || incoming.index !== s.metadata.index) throw new Error(`no data for snapshot at index ${s.metadata.index}`)
     this.incoming = undefined
+    return incoming
+  }
+
+  private async restoreSnapshot(s: Snapshot, incoming: { restore: () => Promise<void> }): Promise<void> {
     await incoming.restore()
     const batch = new WriteBatch()
     this.p.logStore.stageConfState(batch, s.metadata.confState, s.metadata.index)
@@ -424,8 +434,17 @@ export class Member {
     if (info?.requestKey) this.confWaiters.trigger(info.requestKey, cs)
     const removedSelf = cc.changes.some((c) => c.type === 'remove' && c.nodeId === this.id)
     if (removedSelf) {
-      this.logger.warn('this member was removed from the cluster; stopping')
-      setTimeout(() => this.p.onRemoved(), 200).unref?.()
+      this.logger.warn('this member was removed from the cluster; stopping once leadership is handed over')
+      // A removed leader keeps running until a remaining voter leads (Raft hands over by itself, or
+      // steps down after an election timeout): stopping earlier could leave the others unaware that
+      // the removal committed, and unable to elect anyone.
+      const deadline = Date.now() + 3 * this.p.electionTimeoutMs
+      const check = () => {
+        if (this.stopped) return
+        if (!this.isLeader() || Date.now() > deadline) this.p.onRemoved()
+        else setTimeout(check, 50).unref?.()
+      }
+      setTimeout(check, 200).unref?.()
     }
   }
 
@@ -463,6 +482,10 @@ export class Member {
   }
 
   // ---- requests ----
+
+  dbSize(): { total: number; inUse: number } {
+    return this.p.dbSize?.() ?? { total: 0, inUse: 0 }
+  }
 
   raftStatus(): Status {
     return this.node.status()

@@ -4,7 +4,7 @@
 // the message to Raft, and restores from the file once Raft accepts the snapshot.
 
 import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdir, rm } from 'node:fs/promises'
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
@@ -111,8 +111,24 @@ export class SnapshotReceiver {
           if (String(data) !== 'end') throw new PeerFrameError('unexpected text frame')
           const h = header
           file.end(() => {
-            this.opts.onSnapshot(h.message, h.members, () => createReadStream(path, { highWaterMark: 1024 * 1024 }), cleanup)
-            ws.send('ok')
+            // Keep the received snapshot under a name derived from its index until the keyspace is
+            // restored from it: if we crash after Raft saved the snapshot, startup restores from this.
+            const index = h.message.snapshot!.metadata.index
+            const final = spoolPath(this.opts.spoolDir, index)
+            void (async () => {
+              await writeFile(`${final}.members.json`, JSON.stringify(h.members))
+              await rename(path, final)
+              const done = async () => {
+                await rm(final, { force: true })
+                await rm(`${final}.members.json`, { force: true })
+              }
+              this.opts.onSnapshot(h.message, h.members, () => createReadStream(final, { highWaterMark: 1024 * 1024 }), done)
+              ws.send('ok')
+            })().catch((e: unknown) => {
+              this.opts.logger.warn({ err: (e as Error).message }, 'cannot keep received snapshot')
+              void cleanup()
+              ws.terminate()
+            })
           })
           return
         }
@@ -137,6 +153,11 @@ export class SnapshotReceiver {
   close(): void {
     this.wss.close()
   }
+}
+
+/** Where a received snapshot for `index` waits until the keyspace has been restored from it. */
+export function spoolPath(spoolDir: string, index: number): string {
+  return join(spoolDir, `snapshot-${index}.snap`)
 }
 
 export function snapshotHeaders(selfId: number, clusterId: string, to: number): Record<string, string> {

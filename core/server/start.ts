@@ -2,12 +2,14 @@
 // peer listener and the client listener. Everything an operator can get wrong is reported as one
 // ConfigError line.
 
-import { mkdir } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import { mkdir, readFile, rm } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { createClientServer } from '../api/client-server.ts'
+import { CairnError } from '../errors.ts'
 import { Metrics } from '../api/metrics.ts'
 import { RocksBackend } from '../mvcc/rocks-backend.ts'
 import { MvccStore } from '../mvcc/store.ts'
@@ -24,7 +26,7 @@ import { ConfigError } from './options.ts'
 import type { ServeOptions } from './options.ts'
 import { Registry } from './registry.ts'
 import type { Identity, MemberInfo } from './registry.ts'
-import { sendSnapshot, SnapshotReceiver, snapshotHeaders } from './snapshot-transfer.ts'
+import { sendSnapshot, SnapshotReceiver, snapshotHeaders, spoolPath } from './snapshot-transfer.ts'
 import { Transport } from './transport.ts'
 
 export interface RunningMember {
@@ -149,6 +151,48 @@ function listen(server: Server, url: URL): Promise<void> {
   })
 }
 
+/**
+ * Opens the keyspace. If the log holds a snapshot the keyspace has not caught up with (a crash
+ * between saving a received snapshot and restoring the keyspace from it), finishes that restore from
+ * the spooled snapshot; without it the data dir is inconsistent and the member refuses to start.
+ */
+async function openKeyspace(
+  opts: ServeOptions,
+  db: Db & { handle: unknown },
+  logStore: LogStore,
+  registry: Registry,
+  mvccOptions: { leaseTtlSecondsMin: number; txnOpsMax: number },
+  logger: Logger,
+): Promise<MvccStore> {
+  const backend = new RocksBackend(db.handle as never)
+  const snapshotIndex = logStore.firstIndex() - 1
+  let mvcc: MvccStore | undefined
+  try {
+    mvcc = await MvccStore.open(backend, mvccOptions)
+    if (mvcc.appliedIndex() >= snapshotIndex) return mvcc
+    await mvcc.close()
+  } catch (e) {
+    if (!(e instanceof CairnError)) throw e
+    logger.warn({ err: e.detail ?? e.message }, 'keyspace needs its snapshot restored again')
+  }
+  const spool = spoolPath(join(opts.dataDir, 'snap-incoming'), snapshotIndex)
+  const members = await readFile(`${spool}.members.json`, 'utf8').then((t) => JSON.parse(t) as MemberInfo[]).catch(() => undefined)
+  if (!members) {
+    await db.close()
+    throw new ConfigError(
+      `--data-dir ${opts.dataDir} is inconsistent: the keyspace is behind the log's snapshot at index ${snapshotIndex} and the snapshot data is gone; remove the member and add it again with an empty data dir`,
+    )
+  }
+  logger.warn({ index: snapshotIndex }, 'finishing an interrupted snapshot restore')
+  const restored = await MvccStore.restore(backend, createReadStream(spool, { highWaterMark: 1024 * 1024 }), mvccOptions)
+  const batch = new WriteBatch()
+  registry.stageReplaceAll(batch, members)
+  await db.write(batch, { sync: true })
+  await rm(spool, { force: true })
+  await rm(`${spool}.members.json`, { force: true })
+  return restored
+}
+
 function rewriter(map: Map<string, string>): (url: string) => string {
   return (url) => map.get(new URL(url).origin) ?? url
 }
@@ -164,10 +208,8 @@ export async function startMember(opts: ServeOptions, logger: Logger): Promise<R
     throw e
   }
   const registry = await Registry.open(db)
-  const mvcc = await MvccStore.open(new RocksBackend(db.handle as never), {
-    leaseTtlSecondsMin: Math.ceil((1.5 * opts.electionTimeoutMs) / 1000),
-    txnOpsMax: opts.maxTxnOps,
-  })
+  const mvccOptions = { leaseTtlSecondsMin: Math.ceil((1.5 * opts.electionTimeoutMs) / 1000), txnOpsMax: opts.maxTxnOps }
+  const mvcc = await openKeyspace(opts, db, logStore, registry, mvccOptions, logger)
   let identity = registry.identity()
   if (!identity) identity = await bootstrap(opts, db, logStore, registry)
   else if (identity.name !== opts.name) {
@@ -224,6 +266,8 @@ export async function startMember(opts: ServeOptions, logger: Logger): Promise<R
     appliedIndex: () => member!.appliedIndex(),
     committedIndex: () => member!.committedIndex(),
     revision: () => member!.mvcc.currentRevision(),
+    dbSizeBytes: () => member!.dbSize().total,
+    peersConnected: () => member!.registry.list().filter((m) => m.id !== id && transport.isConnected(m.id)).length,
   })
   const failpoints = activeFailpoints()
   if (failpoints.size > 0) log.warn({ failpoints: [...failpoints] }, 'TEST FAILPOINTS ARE ACTIVE: this member is deliberately broken')
@@ -252,6 +296,11 @@ export async function startMember(opts: ServeOptions, logger: Logger): Promise<R
     },
     onRemoved: () => resolveDone(),
     failpoints,
+    dbSize: () => {
+      const prop = (name: string) => Number((db.handle as { getProperty(p: string): string }).getProperty(name)) || 0
+      const memtables = prop('rocksdb.cur-size-all-mem-tables')
+      return { total: prop('rocksdb.total-sst-files-size') + memtables, inUse: prop('rocksdb.estimate-live-data-size') + memtables }
+    },
     observeFsyncSeconds: (s) => metrics.fsyncSeconds.observe(s),
     observeApplySeconds: (s, n) => {
       metrics.applySeconds.observe(s)

@@ -99,7 +99,7 @@ describe('core bug (fixed): a conf change that leaves no voters was accepted, th
   })
 })
 
-describe('core bug (open): a leader that removes or demotes itself steps down after one best-effort broadcast', () => {
+describe('core bug (fixed): a leader that removed or demoted itself stepped down after one best-effort broadcast', () => {
   // When the leader applies a configuration without itself as voter, switchToConfig() sends one
   // round of appends (to spread the commit index) and becomes follower at once; nothing retries.
   // If that round is lost, a voter of the new configuration may never learn that the change
@@ -145,16 +145,19 @@ describe('core bug (open): a leader that removes or demotes itself steps down af
     expect([env.get(2).raw.status().config.voters, env.get(2).raw.raft.raftLog.committed]).toEqual([[1, 2], 2])
   })
 
-  it.fails('BUG: after the leader demotes itself and its step-down broadcast is lost, the remaining voter still gets elected', () => {
+  it('after the leader demotes itself and its step-down broadcast is lost, the remaining voter still gets elected', () => {
     const env = twoNodesLeaderChangesItself('add-learner', true)
     electionsFor(env, 200)
     expect(env.get(2).raw.raft.state).toBe('leader')
   })
 
-  it.fails('BUG: after the leader removes itself and is shut down, with its step-down broadcast lost, the remaining voter still gets elected', () => {
+  // A removed leader that is shut down before anyone learned that its removal committed cannot be
+  // replaced (the remaining voter still needs its vote): no Raft can fix that. The driver must keep a
+  // removed leader running until it has handed over (the member does: see core/server/member.ts).
+  it('after the leader removes itself and keeps running, the remaining voter gets elected', () => {
     const env = twoNodesLeaderChangesItself('remove', false)
-    env.isolated.add(1) // the removed member is stopped
     electionsFor(env, 200)
     expect(env.get(2).raw.raft.state).toBe('leader')
   })
+
 })
