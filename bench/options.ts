@@ -1,0 +1,177 @@
+// Command-line options of `npm run bench`, with the smoke and full presets and the time budget
+// that bounds a run.
+
+import { parseArgs } from 'node:util'
+import { join } from 'node:path'
+import type { SystemName } from './cluster.ts'
+import { ROOT } from './cluster.ts'
+import { WORKLOADS } from './types.ts'
+import type { BenchOptions, WorkloadName } from './types.ts'
+
+export function usage(): string {
+  return `Usage: npm run bench -- [options]
+
+  --workload W[,W…]   ${WORKLOADS.join(', ')}, or all (default put)
+  --system S          cairn, etcd or both (default both; etcd only when \`etcd\` is on PATH)
+  --members N         cluster size: 1, 3 or 5 (default 3)
+  --clients N[,N…]    concurrent clients (default per workload: 64; put --full: 1,16,64,256)
+  --duration S        measured seconds per series (default 10)
+  --warmup S          unmeasured seconds before each series (default 1)
+  --threads N         load-generator worker threads (default 1)
+  --watchers N[,N…]   watch series (default 1,100,10000; smoke 1,100,1000)
+  --rounds N          failover rounds, median reported (default 3; --full 5)
+  --keys N            scale: keys loaded (default 50000; --full 1000000)
+  --key-space N       put: distinct keys (default 100000)
+  --value-bytes N     value size (default 256)
+  --heartbeat MS      --heartbeat-interval for both systems (default 100)
+  --election MS       --election-timeout for both systems (default 1000)
+  --snapshot-count N  for both systems (default 10000)
+  --timeout MS        per-request timeout of the load generator (default 10000)
+  --repeat N          run each workload N times alternating systems; report the median run (default 1)
+  --smoke             every workload but ceiling against Cairn alone, short; exit 1 on any error
+  --full              the full comparison sizes (put 1,16,64,256 clients; 5 failover rounds; 1M keys)
+  --cpu-prof          write V8 CPU profiles of Cairn's members and print their hot spots
+  --profile-summary D print the hot spots of the .cpuprofile files under D and exit
+  --record            also write docs/bench-results.md
+  --note TEXT         a note for the markdown summary (machine conditions …)
+  --out DIR           where results go (default bench/results)
+  --budget S          whole run's time bound (default: estimated from the plan)
+`
+}
+
+const list = (s: string | undefined): number[] | undefined =>
+  s === undefined ? undefined : s.split(',').map((x) => Number(x.trim()))
+
+function positive(name: string, v: number | undefined): string | undefined {
+  if (v === undefined) return undefined
+  return Number.isFinite(v) && v > 0 ? undefined : `--${name} must be a positive number, got ${v}`
+}
+
+export function parseOptions(argv: string[]): BenchOptions | { profileSummary: string } | 'help' | string {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        workload: { type: 'string' },
+        system: { type: 'string' },
+        members: { type: 'string' },
+        clients: { type: 'string' },
+        duration: { type: 'string' },
+        warmup: { type: 'string' },
+        threads: { type: 'string' },
+        watchers: { type: 'string' },
+        rounds: { type: 'string' },
+        keys: { type: 'string' },
+        'key-space': { type: 'string' },
+        'value-bytes': { type: 'string' },
+        heartbeat: { type: 'string' },
+        election: { type: 'string' },
+        'snapshot-count': { type: 'string' },
+        timeout: { type: 'string' },
+        smoke: { type: 'boolean' },
+        repeat: { type: 'string' },
+        full: { type: 'boolean' },
+        'cpu-prof': { type: 'boolean' },
+        'profile-summary': { type: 'string' },
+        record: { type: 'boolean' },
+        note: { type: 'string' },
+        out: { type: 'string' },
+        budget: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    })
+  } catch (e) {
+    return `${(e as Error).message}\n${usage()}`
+  }
+  const v = parsed.values
+  if (v.help) return 'help'
+  if (v['profile-summary']) return { profileSummary: v['profile-summary'] }
+  const smoke = v.smoke === true
+  const full = v.full === true
+  const wl = (v.workload ?? (smoke ? 'all' : 'put')).split(',').map((x) => x.trim())
+  const workloads: WorkloadName[] = wl.includes('all') ? WORKLOADS.filter((w) => w !== 'ceiling') : (wl as WorkloadName[])
+  const unknown = workloads.find((w) => !(WORKLOADS as readonly string[]).includes(w))
+  if (unknown) return `unknown workload ${JSON.stringify(unknown)}; expected ${WORKLOADS.join(', ')} or all`
+  const sys = v.system ?? (smoke ? 'cairn' : 'both')
+  if (!['cairn', 'etcd', 'both'].includes(sys)) return `--system must be cairn, etcd or both, got ${JSON.stringify(sys)}`
+  const systems: SystemName[] = sys === 'both' ? ['cairn', 'etcd'] : [sys as SystemName]
+  const num = (s: string | undefined) => (s === undefined ? undefined : Number(s))
+  const members = num(v.members) ?? 3
+  if (![1, 3, 5].includes(members)) return `--members must be 1, 3 or 5, got ${v.members}`
+  const clients = list(v.clients)
+  const watchers = list(v.watchers)
+  for (const [name, xs] of [['clients', clients], ['watchers', watchers]] as const) {
+    if (xs && xs.some((x) => !Number.isInteger(x) || x <= 0 || x > 100_000)) return `--${name} must be positive integers (at most 100000), got ${xs.join(',')}`
+  }
+  const numbers = {
+    duration: num(v.duration),
+    warmup: num(v.warmup),
+    threads: num(v.threads),
+    rounds: num(v.rounds),
+    keys: num(v.keys),
+    'key-space': num(v['key-space']),
+    'value-bytes': num(v['value-bytes']),
+    heartbeat: num(v.heartbeat),
+    election: num(v.election),
+    'snapshot-count': num(v['snapshot-count']),
+    timeout: num(v.timeout),
+    budget: num(v.budget),
+    repeat: num(v.repeat),
+  }
+  for (const [k, x] of Object.entries(numbers)) {
+    const err = k === 'warmup' && x === 0 ? undefined : positive(k, x)
+    if (err) return err
+  }
+  const opts: BenchOptions = {
+    workloads,
+    systems: smoke && v.system === undefined ? ['cairn'] : systems,
+    members,
+    clients,
+    durationS: numbers.duration ?? (smoke ? 4 : 10),
+    warmupS: numbers.warmup ?? (smoke ? 0.5 : 1),
+    threads: Math.floor(numbers.threads ?? 1),
+    heartbeatMs: numbers.heartbeat ?? 100,
+    electionMs: numbers.election ?? 1000,
+    snapshotCount: numbers['snapshot-count'] ?? 10_000,
+    timeoutMs: numbers.timeout ?? 10_000,
+    watchers,
+    failoverRounds: numbers.rounds ?? (full ? 5 : 3),
+    scaleKeys: numbers.keys ?? (full ? 1_000_000 : 50_000),
+    keySpace: numbers['key-space'] ?? 100_000,
+    valueBytes: numbers['value-bytes'] ?? 256,
+    smoke,
+    repeat: Math.floor(numbers.repeat ?? 1),
+    full,
+    cpuProf: v['cpu-prof'] === true,
+    record: v.record === true,
+    note: v.note ?? '',
+    outDir: v.out ?? join(ROOT, 'bench/results'),
+    budgetS: numbers.budget,
+  }
+  return opts
+}
+
+const CLUSTER_START_S = 40 // worst case, with a retry
+const SERIES_OVERHEAD_S = 8
+
+/** A generous upper bound of the run's duration: the watchdog stops the run past it. */
+export function estimateBudgetS(o: BenchOptions): number {
+  const series = o.warmupS + o.durationS + SERIES_OVERHEAD_S
+  const clientSets = o.clients?.length ?? (o.full ? 4 : 1)
+  const per: Record<WorkloadName, number> = {
+    put: clientSets * series + (o.smoke ? 0 : 2 * series),
+    range: 2 * clientSets * series + 10,
+    txn: clientSets * series,
+    lease: clientSets * series + 30,
+    watch: (o.watchers?.length ?? 3) * (series + 90),
+    failover: (o.smoke ? 1 : o.failoverRounds) * 75,
+    scale: (o.smoke ? 5000 : o.scaleKeys) / 1000 + 3 * series + 150,
+    ceiling: (o.clients?.length ?? 2) * series + 20,
+  }
+  let total = 0
+  for (const w of o.workloads) total += (w === 'ceiling' ? 1 : o.systems.length) * (per[w] + CLUSTER_START_S)
+  return Math.ceil(30 + total * o.repeat)
+}
