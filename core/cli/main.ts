@@ -2,6 +2,7 @@
 
 import { Command, CommanderError } from 'commander'
 import { addCtlCommands } from './ctl/index.ts'
+import { discoveryCommand } from './discovery.ts'
 
 const program = new Command('cairn')
   .description('Cairn: a replicated, durable, watchable key-value store with coordination recipes')
@@ -9,16 +10,26 @@ const program = new Command('cairn')
   .showHelpAfterError()
   .exitOverride()
 
-// The member's modules (RocksDB, Raft, the API) take half a second to load: only `serve` needs them.
+// The member's modules (RocksDB, Raft, the API) take half a second to load: only `serve` and
+// `snapshot` need them, so the other verbs see a stand-in that only names them in the help.
 const words = process.argv.slice(2)
 const verb = words.find((w) => !w.startsWith('-'))
-if (verb === undefined || verb === 'help' || words.includes('serve')) {
+const listing = verb === undefined || verb === 'help'
+if (listing || words.includes('serve')) {
   const { serveCommand } = await import('./serve.ts')
   program.addCommand(serveCommand())
 } else {
   program.addCommand(new Command('serve').description('run a Cairn member'))
 }
 addCtlCommands(program)
+if (listing || words.includes('snapshot')) {
+  const { snapshotCommand } = await import('./snapshot.ts')
+  program.addCommand(snapshotCommand())
+} else {
+  program.addCommand(new Command('snapshot').description('save, inspect and restore backups'))
+}
+
+program.addCommand(discoveryCommand())
 
 // Parse errors as etcdctl reports them: one `Error: …` line.
 function etcdctlErrors(cmd: Command): void {

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Client } from '../../core/client/index.ts'
 import { sleep, TestCluster } from '../cluster/harness.ts'
 import { b64, cairn, cairnLong } from './run.ts'
 
@@ -156,6 +157,29 @@ describe('cairn watch', () => {
     expect(frames[0]!.Events[0]!.kv.key).toBe(b64('wk'))
     expect(frames[2]!.Header.revision).toBe(d.header.revision)
   }, 40_000)
+
+  it('keeps printing, without gap or repeat, when the member it watches through is killed', async () => {
+    const leader = await cluster.waitForLeader()
+    const victim = (leader + 1) % 3
+    const urls = cluster.members.map((m) => m.clientUrl)
+    const others = urls.filter((_, i) => i !== victim)
+    const w = cairnLong(['watch', 'fo/', '--prefix', '--endpoints', [urls[victim]!, ...others].join(',')], endpoints)
+    await sleep(1500)
+    const writer = new Client({ endpoints: others })
+    const total = 40
+    for (let i = 0; i < total; i++) {
+      await writer.put(`fo/k${i % 3}`, String(i))
+      if (i === 15) await cluster.kill(victim)
+    }
+    await waitFor(() => w.output().stdout.split('\n').length > total * 3, 'all events printed', 20_000)
+    w.child.kill('SIGINT')
+    const done = await w.exited
+    expect(done.code).toBe(0)
+    const values = done.stdout.trim().split('\n').filter((_, i) => i % 3 === 2)
+    expect(values).toEqual(Array.from({ length: total }, (_, i) => String(i)))
+    cluster.startMember(victim)
+    await cluster.waitHealthy(victim)
+  }, 60_000)
 
   it('watch --rev below the compaction ends with etcdctl\'s messages and exit code 5', async () => {
     const r = JSON.parse((await run(['put', 'wc', '1', '-w', 'json'])).stdout) as { header: { revision: number } }
