@@ -2,6 +2,7 @@
 // and metrics. Requests are read with a size bound, decoded and validated, handed to the member, and
 // answered in etcd's shapes; every error becomes etcd's {error, code, message} with its HTTP status.
 
+import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
@@ -57,6 +58,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ClientApi
     return
   }
   if (path === '/v3/maintenance/snapshot') return serveSnapshot(req, res, opts)
+  if (path === '/new' && req.method === 'GET') return newDiscoveryToken(req, res, url)
   if (path.startsWith('/v3/')) {
     if (path === '/v3/watch') return // handled by the watch endpoint (streaming POST)
     if (req.method !== 'POST' && req.method !== 'PUT') {
@@ -113,6 +115,36 @@ async function serveSnapshot(req: IncomingMessage, res: ServerResponse, opts: Cl
     if (closed) await stream.return(undefined)
   }
   res.end()
+}
+
+export const DISCOVERY_SIZE_MAX = 99
+
+/**
+ * `GET /new?size=N`: makes this cluster a discovery service for a new cluster of N members, as
+ * discovery.etcd.io does. Answers the discovery URL as plain text.
+ */
+async function newDiscoveryToken(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const raw = url.searchParams.get('size') ?? '3'
+  const size = Number(raw)
+  if (!/^\d+$/.test(raw) || size < 1 || size > DISCOVERY_SIZE_MAX) {
+    res.writeHead(400, { 'content-type': 'text/plain' }).end(`size must be an integer from 1 to ${DISCOVERY_SIZE_MAX}\n`)
+    return
+  }
+  const token = randomBytes(16).toString('hex')
+  const self = `http://${req.socket.localAddress?.includes(':') ? `[${req.socket.localAddress}]` : req.socket.localAddress}:${req.socket.localPort}`
+  const dir = `/v2/keys/_etcd/registry/${token}`
+  const put = await fetch(`${self}${dir}/_config/size`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: `value=${size}`,
+    signal: AbortSignal.timeout(10_000),
+  })
+  if (put.status >= 300) {
+    res.writeHead(503, { 'content-type': 'text/plain' }).end(`cannot create the discovery token: HTTP ${put.status}\n`)
+    return
+  }
+  const host = req.headers.host ?? self.replace(/^http:\/\//, '')
+  res.writeHead(200, { 'content-type': 'text/plain' }).end(`http://${host}${dir}\n`)
 }
 
 async function health(res: ServerResponse, member: Member): Promise<void> {

@@ -22,7 +22,8 @@ import type { Db, LogStore } from '../storage/index.ts'
 import { hashId, idToHex } from './ids.ts'
 import { activeFailpoints, peerUrlRewrites } from './failpoints.ts'
 import { encodeMemberContext, Member } from './member.ts'
-import { ConfigError } from './options.ts'
+import { discoverInitialCluster } from './discovery.ts'
+import { ConfigError, parseInitialCluster } from './options.ts'
 import type { ServeOptions } from './options.ts'
 import { Registry } from './registry.ts'
 import type { Identity, MemberInfo } from './registry.ts'
@@ -193,11 +194,27 @@ async function openKeyspace(
   return restored
 }
 
+/** Learns the initial cluster from a discovery URL; member and cluster IDs are derived from that URL. */
+async function discoverCluster(opts: ServeOptions, logger: Logger): Promise<ServeOptions> {
+  const url = opts.discovery!
+  const peerUrls = opts.initialAdvertisePeerUrls.map((u) => u.origin)
+  const initialCluster = await discoverInitialCluster({
+    url,
+    name: opts.name,
+    memberIdHex: idToHex(memberIdFor(url, opts.name, peerUrls)),
+    peerUrls,
+    log: (m) => logger.info(m),
+  })
+  logger.info({ initialCluster }, 'discovery complete')
+  return { ...opts, initialCluster: parseInitialCluster(initialCluster), initialClusterToken: url }
+}
+
 function rewriter(map: Map<string, string>): (url: string) => string {
   return (url) => map.get(new URL(url).origin) ?? url
 }
 
-export async function startMember(opts: ServeOptions, logger: Logger): Promise<RunningMember> {
+export async function startMember(options: ServeOptions, logger: Logger): Promise<RunningMember> {
+  let opts = options
   const db = await openDb(opts.dataDir)
   let logStore: RocksLogStore
   try {
@@ -211,6 +228,14 @@ export async function startMember(opts: ServeOptions, logger: Logger): Promise<R
   const mvccOptions = { leaseTtlSecondsMin: Math.ceil((1.5 * opts.electionTimeoutMs) / 1000), txnOpsMax: opts.maxTxnOps }
   const mvcc = await openKeyspace(opts, db, logStore, registry, mvccOptions, logger)
   let identity = registry.identity()
+  if (!identity && opts.discovery && opts.initialClusterState === 'new') {
+    try {
+      opts = await discoverCluster(opts, logger)
+    } catch (e) {
+      await db.close()
+      throw e
+    }
+  }
   if (!identity) identity = await bootstrap(opts, db, logStore, registry)
   else if (identity.name !== opts.name) {
     await db.close()

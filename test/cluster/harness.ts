@@ -35,6 +35,8 @@ export interface MemberProcess {
   dataDir: string
   proc: ChildProcess | undefined
   stderr: string
+  /** More flags for this member only. */
+  extraArgs?: string[]
   /** Set for members that join a running cluster (--initial-cluster-state existing). */
   join?: { initialCluster: string }
 }
@@ -99,6 +101,7 @@ export class TestCluster {
       '--snapshot-count', String(this.opts.snapshotCount ?? 10000),
       '--log-level', 'info',
       ...(this.opts.extraArgs ?? []),
+      ...(m.extraArgs ?? []),
     ]
     const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
     m.stderr = ''
