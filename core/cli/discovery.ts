@@ -1,5 +1,6 @@
 // `cairn discovery new --size N`: turns a running cluster into a discovery service for a new one.
 
+import { describeFetchError } from './fetch-error.ts'
 import { Command } from 'commander'
 
 export function discoveryCommand(): Command {
@@ -9,7 +10,8 @@ export function discoveryCommand(): Command {
     .description('create a discovery URL on a running cluster; start the new members with --discovery URL')
     .option('--size <n>', 'number of members of the new cluster', '3')
     .option('--endpoints <urls>', 'client URLs of the cluster serving discovery (default CAIRN_ENDPOINTS or http://127.0.0.1:2379)')
-    .action(async (opts: { size: string; endpoints?: string }) => {
+    .action(async (_opts: unknown, self: Command) => {
+      const opts = self.optsWithGlobals() as { size: string; endpoints?: string }
       const endpoints = (opts.endpoints ?? process.env.CAIRN_ENDPOINTS ?? 'http://127.0.0.1:2379').split(',').map((s) => s.trim())
       let last = 'no endpoint'
       for (const endpoint of endpoints) {
@@ -23,7 +25,7 @@ export function discoveryCommand(): Command {
           last = text || `HTTP ${res.status}`
           if (res.status === 400) break
         } catch (e) {
-          last = `${endpoint}: ${(e as Error).message}`
+          last = describeFetchError(endpoint, e)
         }
       }
       process.stderr.write(`Error: ${last}\n`)

@@ -2,6 +2,7 @@
 
 import { createWriteStream } from 'node:fs'
 import { rename, rm } from 'node:fs/promises'
+import { describeFetchError } from './fetch-error.ts'
 import { Command, Option } from 'commander'
 import { CairnError } from '../errors.ts'
 import { ConfigError, parseServeOptions } from '../server/options.ts'
@@ -35,7 +36,7 @@ async function save(file: string, endpoints: string[]): Promise<void> {
     try {
       res = await fetch(`${endpoint}/v3/maintenance/snapshot`, { signal: AbortSignal.timeout(10_000) })
     } catch (e) {
-      lastError = `${endpoint}: ${(e as Error).message}`
+      lastError = describeFetchError(endpoint, e)
       continue
     }
     if (res.status !== 200 || !res.body) {
