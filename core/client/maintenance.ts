@@ -24,6 +24,16 @@ export class Maintenance {
     }
   }
 
+  /**
+   * A consistent backup of the keyspace from one member, streamed while writes go on (Cairn's backup
+   * file: `cairn snapshot status|restore` read it). `timeoutMs` bounds reaching a member; `signal`
+   * ends the stream.
+   */
+  async snapshot(opts: CallOptions = {}): Promise<AsyncIterable<Uint8Array>> {
+    const { body } = await this.transport.download('/v3/maintenance/snapshot', opts)
+    return body as unknown as AsyncIterable<Uint8Array>
+  }
+
   /** GET /health: healthy when the member knows a leader and can serve a linearizable read. */
   async health(opts: CallOptions = {}): Promise<HealthResult> {
     const o = decodeObject(await this.transport.call('/health', undefined, true, opts, 'GET'), 'health response')

@@ -166,6 +166,43 @@ export class Transport {
     }
   }
 
+  /**
+   * Opens a streamed download (GET) from the first endpoint that answers 200; the deadline covers
+   * reaching a member and its first answer, the caller's signal the whole stream.
+   */
+  async download(path: string, opts: CallOptions = {}): Promise<{ endpoint: string; body: ReadableStream<Uint8Array> }> {
+    const deadline = Date.now() + (opts.timeoutMs ?? this.callTimeoutMs)
+    let lastError: unknown
+    for (let round = 0; Date.now() < deadline; round++) {
+      for (let n = 0; n < this.endpointStates.length && Date.now() < deadline; n++) {
+        if (opts.signal?.aborted) throw new CanceledError(opts.signal.reason)
+        const endpoint = this.endpointStates[this.current]!
+        try {
+          if (!endpoint.reachable) await this.dial(endpoint.url, deadline, opts.signal)
+          endpoint.reachable = true
+          const headers = AbortSignal.timeout(Math.max(1, Math.ceil(deadline - Date.now())))
+          const connected = new AbortController()
+          const onTimeout = () => connected.abort(new DeadlineExceededError())
+          headers.addEventListener('abort', onTimeout, { once: true })
+          const signal = opts.signal ? AbortSignal.any([opts.signal, connected.signal]) : connected.signal
+          const res = await fetch(endpoint.url + path, { method: 'GET', signal })
+          headers.removeEventListener('abort', onTimeout)
+          if (res.status === 200 && res.body) return { endpoint: endpoint.url, body: res.body }
+          const attempt = classifyAnswer(endpoint.url, path, res.status, await res.text(), false)
+          lastError = attempt.kind === 'ok' ? new BadResponseError(`${path} answered without a body`) : attempt.error
+          if (attempt.kind === 'fatal') throw lastError
+        } catch (e) {
+          if (e instanceof CanceledError || (opts.signal?.aborted ?? false)) throw new CanceledError(opts.signal?.reason)
+          if (e === lastError) throw e
+          lastError = e
+        }
+        this.failover(endpoint.url)
+      }
+      await sleep(Math.min(this.backoffMs(round), Math.max(0, deadline - Date.now())), opts.signal)
+    }
+    throw new DeadlineExceededError(lastError)
+  }
+
   /** Checks that a TCP connection to the endpoint can be made within the dial timeout. */
   async dial(url: string, deadline: number, signal?: AbortSignal): Promise<void> {
     const u = new URL(url)

@@ -204,13 +204,22 @@ describe('Lease', () => {
 
 describe('Cluster and Maintenance', () => {
   it('lists members, reports status and health; membership changes reach the API', async () => {
-    const list = await client.cluster.memberList()
+    // Members publish their names and client URLs through the log shortly after they start.
+    let list = await client.cluster.memberList()
+    for (let i = 0; i < 100 && list.members.some((m) => m.clientUrls.length === 0); i++) {
+      await sleep(100)
+      list = await client.cluster.memberList()
+    }
     expect(list.members.map((m) => m.name).sort()).toEqual(['m1', 'm2', 'm3'])
     expect(list.members.every((m) => m.clientUrls.length === 1 && m.peerUrls.length === 1)).toBe(true)
     const s = await client.maintenance.status()
     expect(s.leader).toBeGreaterThan(0)
     expect(s.raftAppliedIndex).toBeGreaterThan(0)
-    expect((await client.maintenance.health()).health).toBe(true)
+    const health = await client.maintenance.health()
+    expect(health.health, health.reason).toBe(true)
+    let bytes = 0
+    for await (const chunk of await client.maintenance.snapshot()) bytes += chunk.byteLength
+    expect(bytes).toBeGreaterThan(0)
     // The server may not serve member add yet: either it answers, or the client says it is missing.
     const add = await client.cluster.memberAdd(['http://127.0.0.1:1'], { isLearner: true }).catch((e: unknown) => e)
     if (add instanceof Error) expect(add).toBeInstanceOf(UnimplementedError)
