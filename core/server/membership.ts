@@ -43,7 +43,10 @@ export class Membership {
       // Growing a single member to two is how every cluster grows from one (and how a restored
       // snapshot is turned back into a cluster): allowed, as etcd allows it.
       const growingFromOne = started === 1 && after === 2
-      if (!growingFromOne && started < Math.floor(after / 2) + 1) throw new CairnError('MemberNotEnoughStarted')
+      if (!growingFromOne && started < Math.floor(after / 2) + 1) {
+        this.member.logger.warn({ reachability: this.reachability() }, 'refusing to add a voter: not enough started members')
+        throw new CairnError('MemberNotEnoughStarted', `${started} of ${voters.length} voters reachable (${this.reachability()})`)
+      }
       const unstarted = members.filter((m) => !m.isLearner && m.clientUrls.length === 0 && m.id !== this.member.id)
       if (unstarted.length > 0) throw new CairnError('Unhealthy', `member ${unstarted[0]!.id.toString(16)} has not started yet`)
     }
@@ -113,6 +116,13 @@ export class Membership {
     if (id === this.member.id) return true
     const pr = this.member.raftStatus().progress?.get(id)
     return pr?.recentActive === true || this.member.peerConnected(id)
+  }
+
+  private reachability(): string {
+    const progress = this.member.raftStatus().progress
+    return this.voters()
+      .map((id) => `${id.toString(16)}:${id === this.member.id ? 'self' : `active=${progress?.get(id)?.recentActive} link=${this.member.peerConnected(id)}`}`)
+      .join(' ')
   }
 
   private requireLeader(): void {

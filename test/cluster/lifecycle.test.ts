@@ -98,7 +98,37 @@ describe('cluster lifecycle', () => {
     cluster.startMember(leader)
     expect(await cluster.waitExit(leader)).toBe(1)
     expect(cluster.members[leader]!.stderr).toMatch(/was removed from the cluster/)
-  })
+  }, 90_000)
+
+  it('grows 3 → 5 and shrinks 5 → 3 under writes, and replaces a killed member, losing nothing acknowledged', async () => {
+    cluster = await TestCluster.start({ size: 3, snapshotCount: 100 })
+    // etcd's guard rail: a voter is added only when the members running now still make a quorum.
+    for (let i = 0; i < 3; i++) await cluster.waitHealthy(i)
+    const w = writer(cluster)
+    const via = () => cluster!.members[0]!.clientUrl
+    const fourth = await addAndStart(cluster, via())
+    const fifth = await addAndStart(cluster, via())
+    expect((await members(via())).length).toBe(5)
+    // Shrink: remove two members that are not member 0.
+    for (const i of [fourth, 1]) {
+      const id = (await cluster.status(i))!.memberId
+      const r = await post(via(), '/v3/cluster/member/remove', { ID: id }, 15_000)
+      expect(r.status, JSON.stringify(r.body)).toBe(200)
+      expect(await cluster.waitExit(i)).toBe(0)
+    }
+    expect((await members(via())).length).toBe(3)
+    // Replace a killed member: remove it, add a fresh one, which catches up by snapshot.
+    await cluster.kill(fifth)
+    const deadId = (await members(via())).find((m) => m.peerURLs?.includes(cluster!.members[fifth]!.peerUrl))!.ID
+    const removed = await post(via(), '/v3/cluster/member/remove', { ID: deadId }, 15_000)
+    expect(removed.status, JSON.stringify(removed.body)).toBe(200)
+    const fresh = await addAndStart(cluster, via())
+    await sleep(1000)
+    await w.stop()
+    expect(w.acked.length).toBeGreaterThan(20)
+    await sleep(1000)
+    for (const i of [0, 2, fresh]) await expectAllAcked(cluster, i, w.acked)
+  }, 150_000)
 
   it('adds a learner, refuses to promote… then promotes it once caught up; refuses bad requests', async () => {
     cluster = await TestCluster.start({ size: 3 })
