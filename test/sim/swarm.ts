@@ -89,13 +89,15 @@ function maybeRate(prng: Prng, offShare: number, low: number, high: number): num
 }
 
 export function drawSwarmOptions(prng: Prng): SwarmOptions {
-  const votersInitial = prng.pick([3, 3, 3, 5, 5, 1, 2, 4])
+  const votersInitial = prng.pick([3, 3, 3, 3, 5, 5, 1, 2, 4])
   const delayUnitsMin = prng.int(1, 5)
   const electionTick = prng.pick([8, 10, 12])
-  // Small messages with a narrow window replicate slower than clients write, and the backlog would
-  // grow without bound: a narrow window gets messages of many entries.
   const maxInflightMsgs = prng.pick([1, 2, 4, 16])
-  const maxSizePerMsg = maxInflightMsgs <= 2 ? prng.pick([256, 4096]) : prng.pick([1, 1, 64, 256, 4096])
+  const maxSizePerMsg = prng.pick([1, 1, 64, 256, 4096])
+  // Small messages through a narrow window replicate slower than clients write; without the
+  // uncommitted bound (the core's back-pressure) the backlog would grow for as long as the run.
+  const slowReplication = maxInflightMsgs <= 2 && maxSizePerMsg <= 256
+  const maxUncommittedEntriesSize = slowReplication ? prng.pick([512, 4096]) : prng.pick([0, 0, 512, 4096])
   return {
     votersInitial,
     nodeCountMax: votersInitial + prng.int(0, 4),
@@ -116,7 +118,7 @@ export function drawSwarmOptions(prng: Prng): SwarmOptions {
     },
     node: {
       persistUnitsMin: 1,
-      persistUnitsMax: prng.pick([2, 5, 10, 20]),
+      persistUnitsMax: prng.pick([2, 10, 20, 40]),
       crashProbability: maybeRate(prng, 0.25, 0.05, 0.35),
       leaderCrashShare: prng.pick([0, 0.25, 0.5, 0.75]),
       crashedMax: prng.pick([1, 1, 2, votersInitial]),
@@ -130,7 +132,7 @@ export function drawSwarmOptions(prng: Prng): SwarmOptions {
       heartbeatTick: prng.int(1, 3),
       maxSizePerMsg,
       maxInflightMsgs,
-      maxUncommittedEntriesSize: prng.pick([0, 0, 512, 4096]),
+      maxUncommittedEntriesSize,
       maxCommittedSizePerReady: prng.pick([64, 1024, 65536]),
     },
     workload: {
