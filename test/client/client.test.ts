@@ -180,7 +180,7 @@ describe('Lease', () => {
   })
 
   it('keep-alive keeps a lease through a leader change, and reports loss once revoked', async () => {
-    const l = await client.lease.grant(4)
+    const l = await client.lease.grant(5)
     await client.put('lease/b', 'held', { lease: l.id })
     const lost: LeaseExpiredError[] = []
     const keeper = client.lease.keepAlive(l.id, { onLost: (e) => lost.push(e) })
