@@ -30,6 +30,12 @@ if (listing || words.includes('snapshot')) {
 }
 
 program.addCommand(discoveryCommand())
+if (listing || words.includes('dns')) {
+  const { dnsCommand } = await import('../../agents/dns/cli.ts')
+  program.addCommand(dnsCommand())
+} else {
+  program.addCommand(new Command('dns').description('answer DNS from service records; register, list and remove them'))
+}
 
 // Parse errors as etcdctl reports them: one `Error: …` line.
 function etcdctlErrors(cmd: Command): void {

@@ -7,7 +7,7 @@ import { keyOf, keyPath, nameOfKey } from '../../recipes/dns/name.ts'
 import { handleQuery } from '../../recipes/dns/packet.ts'
 import type { IndexedRecord } from '../../recipes/dns/record-index.ts'
 import { emptyService, parseService } from '../../recipes/dns/service.ts'
-import { ask, contextOf, indexOf, query, show } from './fixture.ts'
+import { ask, contextOf, indexOf, query, show, ttl } from './fixture.ts'
 
 const readme = indexOf([
   { name: '1.rails.production.east.skydns.local', value: { host: 'service1.example.com', port: 8080 } },
@@ -179,7 +179,7 @@ describe('resolve(): negative answers, TTLs, groups, refusals', () => {
     expect(nx.rcode).toBe('NXDOMAIN')
     expect(nx.answers).toEqual([])
     expect(show(nx.authorities)).toEqual(['skydns.local SOA ns.dns.skydns.local hostmaster.skydns.local 30'])
-    expect(nx.authorities![0]!.ttl).toBe(30)
+    expect(ttl(nx.authorities![0])).toBe(30)
     const nodata = ask(ctx, '4.rails.staging.east.skydns.local', 'AAAA')
     expect(nodata.rcode).toBe('NOERROR')
     expect(nodata.answers).toEqual([])
@@ -197,8 +197,8 @@ describe('resolve(): negative answers, TTLs, groups, refusals', () => {
       { name: 'd.skydns.local', value: { host: '10.0.0.4' }, lease: 123 },
     ])
     const ctx = contextOf(index, { leaseRemaining: (id) => (id === 123 ? undefined : 9.7) })
-    const ttl = (n: string) => ask(ctx, n, 'A').answers![0]!.ttl
-    expect([ttl('a.skydns.local'), ttl('b.skydns.local'), ttl('c.skydns.local'), ttl('d.skydns.local')]).toEqual([60, 9, 5, 30])
+    const ttlAt = (n: string) => ttl(ask(ctx, n, 'A').answers![0])
+    expect([ttlAt('a.skydns.local'), ttlAt('b.skydns.local'), ttlAt('c.skydns.local'), ttlAt('d.skydns.local')]).toEqual([60, 9, 5, 30])
   })
 
   it('group: the shallowest grouped records choose the group; disagreement filters nothing', () => {

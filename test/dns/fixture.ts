@@ -36,7 +36,7 @@ export function contextOf(index: RecordIndex, over: Partial<AnswerContext> = {})
   }
 }
 
-export function query(name: string, type: RecordType | number, opts: { id?: number; edns?: number; rd?: boolean } = {}): Buffer {
+export function query(name: string, type: RecordType | 'ANY' | number, opts: { id?: number; edns?: number; rd?: boolean } = {}): Buffer {
   const packet: dnsPacket.Packet = {
     type: 'query',
     id: opts.id ?? 4242,
@@ -49,12 +49,17 @@ export function query(name: string, type: RecordType | number, opts: { id?: numb
   return dnsPacket.encode(packet)
 }
 
+/** The TTL of a record (OPT records have none). */
+export function ttl(rr: Answer | undefined): number | undefined {
+  return (rr as { ttl?: number } | undefined)?.ttl
+}
+
 export interface Reply extends DecodedPacket {
   rcode: string
 }
 
 /** Asks the handler and decodes its reply (fails the test when there is no reply). */
-export function ask(ctx: AnswerContext, name: string, type: RecordType | number, opts: { edns?: number; transport?: Transport } = {}): Reply {
+export function ask(ctx: AnswerContext, name: string, type: RecordType | 'ANY' | number, opts: { edns?: number; transport?: Transport } = {}): Reply {
   const h = handleQuery(query(name, type, opts.edns === undefined ? {} : { edns: opts.edns }), opts.transport ?? 'udp', ctx)
   if (h.kind !== 'reply') throw new Error(`expected a reply, got ${h.kind}`)
   return dnsPacket.decode(h.bytes) as Reply
