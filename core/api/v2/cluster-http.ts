@@ -66,7 +66,7 @@ export async function serveMembers(req: IncomingMessage, res: ServerResponse, pa
   // DELETE and PUT name a member.
   if (rest === '') {
     req.resume()
-    return sendText(res, 405, 'Method Not Allowed\n')
+    return sendText(res, 405, 'Method Not Allowed\n', headers)
   }
   const id = /^[0-9a-fA-F]{1,16}$/.test(rest) ? Number.parseInt(rest, 16) : undefined
   const known = id === undefined ? undefined : ctx.members().find((m) => m.id === id)
@@ -128,19 +128,55 @@ async function readMemberRequest(
     sendHttpError(res, 415, `Bad Content-Type ${contentType}, accept application/json`, headers)
     return undefined
   }
+  let raw: string
+  try {
+    raw = Buffer.from(await readBinaryBody(req, maxBytes), 'latin1').toString('utf8')
+  } catch {
+    sendHttpError(res, 400, 'http: request body too large', headers)
+    return undefined
+  }
   let parsed: unknown
   try {
-    parsed = JSON.parse(Buffer.from(await readBinaryBody(req, maxBytes), 'latin1').toString('utf8'))
+    parsed = JSON.parse(raw)
   } catch (e) {
-    sendHttpError(res, 400, (e as Error).message || 'invalid JSON', headers)
+    sendHttpError(res, 400, goJsonSyntaxError(e as Error), headers)
     return undefined
   }
-  const urls = (parsed as { peerURLs?: unknown } | null)?.peerURLs
-  if (!Array.isArray(urls) || urls.some((u) => typeof u !== 'string' || !isHttpUrl(u))) {
-    sendHttpError(res, 400, 'peerURLs must be a list of http or https URLs', headers)
+  const problem = peerUrlsProblem(parsed)
+  if (problem !== undefined) {
+    sendHttpError(res, 400, problem, headers)
     return undefined
   }
-  return { peerURLs: urls as string[] }
+  return { peerURLs: (parsed as { peerURLs: string[] }).peerURLs }
+}
+
+/** What is wrong with a member request body, in the words Go's decoder and etcd use; undefined if fine. */
+export function peerUrlsProblem(parsed: unknown): string | undefined {
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return `json: cannot unmarshal ${goJsonType(parsed)} into Go value of type struct { PeerURLs []string "json:\\"peerURLs\\"" }`
+  }
+  const urls = (parsed as { peerURLs?: unknown }).peerURLs
+  if (urls === undefined || urls === null) return 'URL address does not have the form "host:port": '
+  if (!Array.isArray(urls)) return `json: cannot unmarshal ${goJsonType(urls)} into Go struct field .peerURLs of type []string`
+  for (const u of urls) {
+    if (typeof u !== 'string') return `json: cannot unmarshal ${goJsonType(u)} into Go struct field .peerURLs of type string`
+    if (!isHttpUrl(u)) return `URL scheme must be http, https, unix, or unixs: ${u}`
+  }
+  if (urls.length === 0) return 'URL address does not have the form "host:port": '
+  return undefined
+}
+
+/** Go's decoder words a syntax error differently from V8; say it Go's way (close enough to match on). */
+function goJsonSyntaxError(e: Error): string {
+  const token = /Unexpected token '?(.)/.exec(e.message)?.[1]
+  if (token === undefined) return 'unexpected end of JSON input'
+  return `invalid character '${token}' looking for beginning of value`
+}
+
+function goJsonType(v: unknown): string {
+  if (Array.isArray(v)) return 'array'
+  if (v === null) return 'null'
+  return typeof v === 'boolean' ? 'bool' : typeof v
 }
 
 function isHttpUrl(s: string): boolean {

@@ -33,7 +33,7 @@ export function goTimeJson(ms: number): string {
  */
 export function remainingTtlSeconds(expirationMs: number, nowMs: number): number {
   const leftMs = expirationMs - nowMs
-  const whole = Math.trunc(leftMs / 1000)
+  const whole = Math.trunc(leftMs / 1000) || 0 // never -0
   return leftMs % 1000 > 0 ? whole + 1 : whole
 }
 
