@@ -119,6 +119,7 @@ export class Member {
     this.watchHub = new WatchHub(parts.mvcc)
     this.reads = new ReadIndexBatcher(
       {
+        contextPrefix: parts.id.toString(16),
         requestReadIndex: (ctx) => this.node.readIndex(ctx),
         appliedIndex: () => this.mvcc.appliedIndex(),
       },

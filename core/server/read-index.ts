@@ -13,6 +13,8 @@ interface PendingRead {
 }
 
 export interface ReadIndexDeps {
+  /** Unique per member: the leader keys pending reads by context, so contexts must not collide across members. */
+  contextPrefix: string
   /** Issues a Raft ReadIndex request with this context. */
   requestReadIndex: (context: Uint8Array) => void
   appliedIndex: () => number
@@ -56,8 +58,8 @@ export class ReadIndexBatcher {
     const reads = this.next
     this.next = []
     this.sequence++
-    const context = new TextEncoder().encode(`r${this.sequence}`)
-    const key = `r${this.sequence}`
+    const key = `${this.deps.contextPrefix}:${this.sequence}`
+    const context = new TextEncoder().encode(key)
     // Raft drops a ReadIndex silently when there is no leader; give up on the batch after a timeout.
     const timer = setTimeout(() => {
       const batch = this.issued.get(key)
