@@ -232,6 +232,7 @@ export class Member {
   private onSoftState(lead: number, state: string): void {
     this.logger.info({ term: this.node.raft.term, lead: lead.toString(16), state }, 'raft state changed')
     this.leaderChanges++
+    this.reads.reissue()
     if (state === 'leader') {
       // etcd's rule: a new leader gives every lease a fresh TTL, so none expires early for lack of keep-alives.
       void this.mvcc.leases().then(({ leases }) => this.leases.promote(leases, Date.now()))

@@ -73,6 +73,21 @@ export class ReadIndexBatcher {
     this.deps.requestReadIndex(context)
   }
 
+  /**
+   * The leader changed: requests in flight to the old one are lost. Their reads join the next batch
+   * (confirming later than they began is still linearizable) instead of waiting for a timeout.
+   */
+  reissue(): void {
+    if (this.issued.size === 0) return
+    const retried: PendingRead[] = []
+    for (const b of this.issued.values()) {
+      clearTimeout(b.timer)
+      retried.push(...b.reads)
+    }
+    this.issued.clear()
+    this.next = [...retried, ...this.next]
+  }
+
   /** A ReadState arrived from Raft. */
   onReadState(index: number, context: Uint8Array): void {
     const key = new TextDecoder().decode(context)
