@@ -5,10 +5,13 @@
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { Client } from '../../core/client/index.ts'
 import { sleep, TestCluster } from '../cluster/harness.ts'
 import { b64, cairn, cairnLong } from './run.ts'
+
+// Each verb is a process start (~0.7 s on an idle machine, much more on a busy one).
+vi.setConfig({ testTimeout: 120_000 })
 
 let cluster: TestCluster
 let endpoints = ''
@@ -18,13 +21,13 @@ beforeAll(async () => {
   cluster = await TestCluster.start({ size: 3 })
   for (let i = 0; i < 3; i++) await cluster.waitHealthy(i)
   endpoints = cluster.members.map((m) => m.clientUrl).join(',')
-}, 60_000)
+}, 120_000)
 
 afterAll(async () => {
   await cluster?.stop()
 })
 
-async function waitFor(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+async function waitFor(check: () => boolean, what: string, timeoutMs = 40_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
@@ -163,7 +166,7 @@ describe('cairn watch', () => {
     expect(events.map((e) => e.kv.key)).toEqual([b64('wk'), b64('wk'), b64('wk')])
     expect(events[2]!.kv.mod_revision).toBe(d.header.revision)
     expect(frames.at(-1)!.Header.revision).toBe(d.header.revision)
-  }, 40_000)
+  })
 
   it('keeps printing, without gap or repeat, when the member it watches through is killed', async () => {
     const leader = await cluster.waitForLeader()
@@ -180,7 +183,7 @@ describe('cairn watch', () => {
       await writer.put(`fo/k${i % 3}`, String(i))
       if (i === 15) await cluster.kill(victim)
     }
-    await waitFor(() => w.output().stdout.split('\n').length > total * 3, 'all events printed', 20_000)
+    await waitFor(() => w.output().stdout.split('\n').length > total * 3, 'all events printed')
     w.child.kill('SIGINT')
     const done = await w.exited
     expect(done.code).toBe(0)
@@ -188,7 +191,7 @@ describe('cairn watch', () => {
     expect(values).toEqual(Array.from({ length: total }, (_, i) => String(i)))
     cluster.startMember(victim)
     await cluster.waitHealthy(victim)
-  }, 60_000)
+  })
 
   it('watch --rev below the compaction ends with etcdctl\'s messages and exit code 5', async () => {
     const r = JSON.parse((await run(['put', 'wc', '1', '-w', 'json'])).stdout) as { header: { revision: number } }
@@ -238,7 +241,7 @@ describe('cairn lease', () => {
     const done = await ka.exited
     expect(done.code).toBe(0)
     expect(done.stdout).toMatch(new RegExp(`^(lease ${id} keepalived with TTL\\(3\\)\\n)+lease ${id} expired or revoked\\.\\n$`))
-  }, 30_000)
+  })
 })
 
 describe('cairn member and endpoint', () => {

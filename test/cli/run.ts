@@ -26,7 +26,7 @@ export function cairn(args: string[], opts: { endpoints?: string; stdin?: string
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
       reject(new Error(`cairn ${args.join(' ')} did not finish\nstdout: ${stdout}\nstderr: ${stderr}`))
-    }, opts.timeoutMs ?? 20_000)
+    }, opts.timeoutMs ?? 60_000)
     child.on('exit', (code) => {
       clearTimeout(timer)
       resolve({ code, stdout, stderr })

@@ -15,7 +15,7 @@ beforeAll(async () => {
   cluster = await TestCluster.start({ size: 3 })
   for (let i = 0; i < 3; i++) await cluster.waitHealthy(i)
   client = new Client({ endpoints: urls() })
-}, 60_000)
+}, 120_000)
 
 afterAll(async () => {
   client?.close()
