@@ -266,8 +266,8 @@ describe('cairn member and endpoint', () => {
 
   it('endpoint health and status, with --cluster, in every format', async () => {
     const first = endpoints.split(',')[0]!
-    // Health checks one after the other: concurrent linearizable reads on different members can collide
-    // in the server's ReadIndex contexts (see the report on core/server/read-index.ts).
+    // Health checks one after the other, as the CLI itself does (concurrent reads on different members
+    // used to collide in the server's ReadIndex contexts, fixed in 671e57f).
     const health = await cairn(['endpoint', 'health'], { endpoints: first })
     const healthJson = await run(['endpoint', 'health', '--cluster', '-w', 'json'])
     const [status, statusJson, statusTable] = await Promise.all([
