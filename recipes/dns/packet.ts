@@ -76,7 +76,10 @@ export function handleQuery(buf: Buffer, transport: Transport, ctx: AnswerContex
   const limit = transport === 'tcp' ? TCP_MESSAGE_BYTES_MAX : udpLimit(req)
   if (opt && opt.ednsVersion > 0) return { kind: 'reply', bytes: encode(req, empty('NOERROR'), limit, BADVERS_EXTENDED).bytes, rcode: 'BADVERS', truncated: false }
   if ((flags & OPCODE_MASK) !== 0) return reply(req, empty('NOTIMP'), limit)
-  const res = resolve({ name: q.name, type: q.type, class: q.class ?? 'IN' }, ctx)
+  // A name whose labels are not plain text (a dot or invalid UTF-8 inside a label) would not read back
+  // as it came: such names can match no record and are only ever forwarded.
+  const plain = roundTrips(q.name, req.question.subarray(0, req.question.length - 4))
+  const res = plain ? resolve({ name: q.name, type: q.type, class: q.class ?? 'IN' }, ctx) : ctx.forwarding ? { ...empty('NOERROR'), forward: true } : empty('REFUSED')
   if (res.forward) return { kind: 'forward', query: buf }
   if (res.chase && ctx.forwarding) {
     const chase = res.chase
@@ -139,6 +142,18 @@ function questionExtent(buf: Buffer): number | undefined {
   }
   if (nameBytes > NAME_WIRE_BYTES_MAX || offset + 4 > buf.length) return undefined
   return offset + 4
+}
+
+/** Whether a decoded name encodes back to the question's name bytes. */
+function roundTrips(name: string, wire: Buffer): boolean {
+  const labels = name === '.' ? [] : name.replace(/\.$/, '').split('.')
+  let offset = 0
+  for (const label of labels) {
+    const bytes = Buffer.from(label, 'utf8')
+    if (bytes.length === 0 || wire[offset] !== bytes.length || !bytes.equals(wire.subarray(offset + 1, offset + 1 + bytes.length))) return false
+    offset += bytes.length + 1
+  }
+  return offset === wire.length - 1 && wire[offset] === 0
 }
 
 function headerOnly(id: number, queryFlags: number, rcode: Rcode): Buffer {

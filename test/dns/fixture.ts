@@ -56,13 +56,19 @@ export function ttl(rr: Answer | undefined): number | undefined {
 
 export interface Reply extends DecodedPacket {
   rcode: string
+  opcode: string
+}
+
+/** Decodes a reply with the fields dns-packet reads but its types leave out. */
+export function decodeReply(bytes: Buffer): Reply {
+  return dnsPacket.decode(bytes) as Reply
 }
 
 /** Asks the handler and decodes its reply (fails the test when there is no reply). */
 export function ask(ctx: AnswerContext, name: string, type: RecordType | 'ANY' | number, opts: { edns?: number; transport?: Transport } = {}): Reply {
   const h = handleQuery(query(name, type, opts.edns === undefined ? {} : { edns: opts.edns }), opts.transport ?? 'udp', ctx)
   if (h.kind !== 'reply') throw new Error(`expected a reply, got ${h.kind}`)
-  return dnsPacket.decode(h.bytes) as Reply
+  return decodeReply(h.bytes)
 }
 
 /** Answer records as short strings: `A 10.0.0.1`, `SRV 10 50 8080 x.skydns.local`. */
