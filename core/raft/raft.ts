@@ -422,11 +422,16 @@ export class Raft {
     this.electionElapsed++
     if (this.electionElapsed >= this.electionTimeout) {
       this.electionElapsed = 0
-      if (this.checkQuorum) this.step(message({ type: 'check-quorum', from: this.id }))
-      // A transfer that did not finish within an election timeout is abandoned.
-      if (this.state === 'leader' && this.leadTransferee !== NONE) this.abortLeaderTransfer()
-      // A removed leader whose hand-over did not finish steps down all the same.
-      if (this.state === 'leader' && this.removedFromConfig) this.becomeFollower(this.term, NONE)
+      if (this.state === 'leader' && this.removedFromConfig) {
+        // A removed leader never steps down by itself (a higher term ends it): if it did before the
+        // others learned that its removal committed, they could need its vote forever. It keeps
+        // replicating and keeps asking the most up-to-date voter to take over.
+        this.handOverAfterRemoval()
+      } else {
+        if (this.checkQuorum) this.step(message({ type: 'check-quorum', from: this.id }))
+        // A transfer that did not finish within an election timeout is abandoned.
+        if (this.state === 'leader' && this.leadTransferee !== NONE) this.abortLeaderTransfer()
+      }
     }
     if (this.state !== 'leader') return
     if (this.heartbeatElapsed >= this.heartbeatTimeout) {
@@ -547,6 +552,13 @@ export class Raft {
   /** Replaces the log with a snapshot from the leader; false when it is stale or does not concern us. */
   private restore(s: Snapshot): boolean {
     if (s.metadata.index <= this.raftLog.committed) return false
+    if (this.raftLog.applying > this.raftLog.applied) {
+      // Committed entries were handed to the application and are not applied yet; installing a
+      // snapshot now would switch configurations under them (their conf changes would then fail to
+      // apply). Refuse; the leader sends the snapshot again.
+      this.logger.info(`${this.id} ignores snapshot at ${s.metadata.index} while entries up to ${this.raftLog.applying} are being applied`)
+      return false
+    }
     if (this.state !== 'follower') {
       // Only a leader's follower receives snapshots; anything else is a bug elsewhere. Be safe.
       this.logger.warn(`${this.id} attempted to restore snapshot as ${this.state}; stepping down`)
@@ -610,8 +622,8 @@ export class Raft {
    * A leader removed (or demoted) by the configuration it just applied. Stepping down at once is not
    * safe: if its last broadcast is lost, the remaining voters never learn that the change committed and
    * may keep needing its vote. So it keeps leading (refusing proposals) and hands leadership to the most
-   * up-to-date remaining voter, as in a leader transfer; if that does not finish within an election
-   * timeout, it steps down anyway (tickHeartbeat).
+   * up-to-date remaining voter, as in a leader transfer, retrying every election timeout until a
+   * higher term ends its leadership (tickHeartbeat).
    */
   private handOverAfterRemoval(): void {
     this.removedFromConfig = true

@@ -440,11 +440,13 @@ export class Member {
       // A removed leader keeps running until a remaining voter leads (Raft hands over by itself, or
       // steps down after an election timeout): stopping earlier could leave the others unaware that
       // the removal committed, and unable to elect anyone.
-      const deadline = Date.now() + 3 * this.p.electionTimeoutMs
+      let waited = 0
       const check = () => {
         if (this.stopped) return
-        if (!this.isLeader() || Date.now() > deadline) this.p.onRemoved()
-        else setTimeout(check, 50).unref?.()
+        if (!this.isLeader()) return this.p.onRemoved()
+        waited += 50
+        if (waited % 10_000 === 0) this.logger.warn('removed, but still leading until a remaining member takes over')
+        setTimeout(check, 50).unref?.()
       }
       setTimeout(check, 200).unref?.()
     }

@@ -489,12 +489,14 @@ describe('§6 Cluster membership changes (joint consensus)', () => {
   // entry" when it is not part of C_new. Here the step-down happens when the leader applies a
   // configuration that no longer contains it.
   // (Cairn first hands leadership to a remaining voter, so the others surely learn of the change.)
-  it('a leader that applies its own removal stops accepting proposals, hands over, and steps down', () => {
+  it('a leader that applies its own removal stops accepting proposals and hands over until a higher term ends it', () => {
     const r = leaderAt(2)
     r.applyConfChange({ transition: 'auto', changes: [{ type: 'remove', nodeId: 1 }], context: new Uint8Array() })
     expect(() => r.step(message({ type: 'prop', from: 1, entries: [entry(0, 0, 'x')] }))).toThrow()
     expect(r.leadTransferee).not.toBe(0)
-    tickTimes(r, r.electionTimeout) // the hand-over did not finish in time: step down anyway
+    tickTimes(r, 3 * r.electionTimeout) // no answer yet: it keeps leading (and asking)
+    expect(r.state).toBe('leader')
+    r.step(message({ type: 'app', from: 2, to: 1, term: r.term + 1, logTerm: 0, index: 0 })) // the successor leads
     expect(r.state).toBe('follower')
   })
 
