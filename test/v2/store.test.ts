@@ -264,6 +264,41 @@ describe('V2Store update, compare-and-swap, delete', () => {
   })
 })
 
+describe('V2Store under concurrent writers', () => {
+  it('gives concurrent POSTs distinct names whose order is their commit order', async () => {
+    const { store } = await memoryStore()
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => call(store, 'POST', '/jobs', '', `value=${i}`)))
+    expect(answers.every((a) => a.status === 201)).toBe(true)
+    const listing = (await call(store, 'GET', '/jobs', 'sorted=true')).body as { node: { nodes: { key: string; createdIndex: number }[] } }
+    const nodes = listing.node.nodes
+    expect(new Set(nodes.map((n) => n.key)).size).toBe(20)
+    const byIndex = [...nodes].sort((a, b) => a.createdIndex - b.createdIndex)
+    expect(byIndex.map((n) => n.key)).toEqual(nodes.map((n) => n.key))
+  })
+
+  it('lets exactly one of many concurrent compare-and-swaps on the same value win', async () => {
+    const { store } = await memoryStore()
+    await put(store, '/counter', '', '0')
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => put(store, '/counter', 'prevValue=0', `w${i}`)))
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(1)
+    expect(answers.filter((a) => a.status === 412)).toHaveLength(9)
+  })
+
+  it('creates a directory tree from concurrent writers without orphans or lost nodes', async () => {
+    const { store } = await memoryStore()
+    const writes = Array.from({ length: 12 }, (_, i) => put(store, `/t/${i % 3}/${i % 2}/k${i}`, '', 'v'))
+    const removal = call(store, 'DELETE', '/t/1', 'recursive=true')
+    await Promise.all([...writes, removal])
+    const tree = (await call(store, 'GET', '/t', 'recursive=true')).body as { node: { nodes?: { key: string; nodes?: { nodes?: unknown[] }[] }[] } }
+    // Every stored node hangs under a directory that exists: count files through the tree and the keyspace.
+    const files = (n: { nodes?: unknown[]; dir?: boolean }): number =>
+      n.nodes === undefined ? (n.dir ? 0 : 1) : n.nodes.reduce<number>((sum, c) => sum + files(c as { nodes?: unknown[]; dir?: boolean }), 0)
+    const stored = await store.backend.range({ key: bytes('\u0000v2/k/t/'), rangeEnd: bytes('\u0000v2/k/t0') })
+    const storedFiles = stored.kvs.filter((kv) => new TextDecoder().decode(kv.value).startsWith('f')).length
+    expect(files(tree.node)).toBe(storedFiles)
+  })
+})
+
 describe('V2Store TTLs', () => {
   it('shows the remaining ttl, refreshes without changing the value, and expires on the leader tick', async () => {
     const { store, backend, clock } = await memoryStore()

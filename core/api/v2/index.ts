@@ -9,6 +9,7 @@ import type { Member } from '../../server/member.ts'
 import { serveMachines, serveMembers, serveStats } from './cluster-http.ts'
 import type { ClusterContext, MembershipPort } from './cluster-http.ts'
 import { ExpiryLoop } from './expiry.ts'
+import { corsHeaders, sendText } from './http-util.ts'
 import { keysPrefix, serveKeys } from './keys-http.ts'
 import type { KeysContext } from './keys-http.ts'
 import { V2Store } from './store.ts'
@@ -36,10 +37,9 @@ export function memberBackend(member: Member): V2Backend {
   }
 }
 
-/** True for the paths the v2 API answers. */
+/** True for the paths the v2 API answers: everything under /v2/ (unknown ones get Go's 404). */
 export function isV2Path(path: string): boolean {
-  return path === keysPrefix || path.startsWith(keysPrefix + '/') || path === '/v2/members' || path.startsWith('/v2/members/') ||
-    path === '/v2/machines' || path.startsWith('/v2/stats/')
+  return path.startsWith('/v2/')
 }
 
 export class V2Api {
@@ -48,6 +48,8 @@ export class V2Api {
   private readonly keys: KeysContext
   private readonly cluster: ClusterContext
   private leaderSeen = { id: 0, sinceMs: Date.now() }
+  /** Notices leader changes for /v2/stats/self's leaderInfo (the member has no event for them). */
+  private readonly leaderWatch: NodeJS.Timeout
 
   constructor(private readonly opts: V2ApiOptions) {
     const member = opts.member
@@ -77,6 +79,9 @@ export class V2Api {
       maxRequestBytes: opts.maxRequestBytes,
     }
     this.expiry.start()
+    this.leaderSeen = { id: member.leaderId(), sinceMs: Date.now() }
+    this.leaderWatch = setInterval(() => this.leaderSince(), 250)
+    this.leaderWatch.unref?.()
   }
 
   private leaderSince(): number {
@@ -99,10 +104,18 @@ export class V2Api {
     const rawPath = q === -1 ? url : url.slice(0, q)
     const query = q === -1 ? '' : url.slice(q + 1)
     try {
+      if (req.method === 'OPTIONS') {
+        // etcd's CORS handler answers every preflight itself.
+        req.resume()
+        res.writeHead(200, { ...corsHeaders, 'Content-Length': 0 }).end()
+        return
+      }
       if (rawPath === keysPrefix || rawPath.startsWith(keysPrefix + '/')) return await serveKeys(req, res, rawPath, query, this.keys)
       if (rawPath === '/v2/machines') return serveMachines(req, res, this.cluster)
       if (rawPath.startsWith('/v2/stats/')) return serveStats(req, res, rawPath, this.cluster)
-      return await serveMembers(req, res, rawPath, this.cluster)
+      if (rawPath === '/v2/members' || rawPath.startsWith('/v2/members/')) return await serveMembers(req, res, rawPath, this.cluster)
+      req.resume()
+      sendText(res, 404, '404 page not found\n')
     } catch (e) {
       this.opts.logger.error({ err: e }, 'v2 request failed')
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"message":"Internal Server Error"}\n')
@@ -112,6 +125,7 @@ export class V2Api {
 
   close(): void {
     this.expiry.stop()
+    clearInterval(this.leaderWatch)
   }
 }
 

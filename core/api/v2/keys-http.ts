@@ -38,7 +38,6 @@ export async function serveKeys(req: IncomingMessage, res: ServerResponse, rawPa
   const canonical = canonicalUrlPath(decodedPath)
   if (canonical !== decodedPath) return redirect(req, res, canonical, query)
   const method = req.method ?? 'GET'
-  if (method === 'OPTIONS') return sendText(res, 200, '')
   if (!(keysMethods as readonly string[]).includes(method)) return sendMethodNotAllowed(res, keysMethods)
   const clusterHeader = { 'X-Etcd-Cluster-Id': ctx.clusterIdHex() }
   let request: KeyRequest
