@@ -340,13 +340,20 @@ function dedupe(rrs: Answer[]): void {
   const seen = new Set<string>()
   let w = 0
   for (const rr of rrs) {
-    const data = 'data' in rr ? rr.data : undefined
-    const id = `${rr.name.toLowerCase()}|${rr.type}|${JSON.stringify(data, (_k, v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v))}`
+    const id = `${rr.name.toLowerCase()}|${rr.type}|${rdataKey('data' in rr ? rr.data : undefined)}`
     if (seen.has(id)) continue
     seen.add(id)
     rrs[w++] = rr
   }
   rrs.length = w
+}
+
+/** The data of a record as a string to compare by (names ignoring case). */
+function rdataKey(data: unknown): string {
+  if (typeof data === 'string') return data.toLowerCase()
+  if (Array.isArray(data)) return data.map((b: Buffer) => b.toString('hex')).join(',')
+  if (data !== null && typeof data === 'object') return Object.values(data).map((v) => (typeof v === 'string' ? v.toLowerCase() : String(v))).join(' ')
+  return String(data)
 }
 
 /** One TTL for the answer (the smallest), as skydns does: the records of one RRset must agree (RFC 2181). */

@@ -182,20 +182,26 @@ function encode(req: Request, res: Resolution, limit: number, extendedRcode = 0)
     if (req.recursionAvailable) f |= FLAG_RA
     return join(req, dnsPacket.encode({ type: 'response', id: req.id, flags: f & 0x7fff, questions: [], answers, authorities, additionals: [...additionals, ...opt] }))
   }
-  let out = build(res.answers, res.authorities, res.additionals)
-  if (out.length <= limit) return { bytes: out, truncated }
-  out = build(res.answers, res.authorities, [])
-  if (out.length <= limit) return { bytes: out, truncated }
+  // Sizes are computed before anything is encoded: the message is encoded once.
+  const fixed = HEADER_BYTES + req.question.length + sectionBytes(opt)
+  const answers = sectionBytes(res.answers)
+  const authorities = sectionBytes(res.authorities)
+  if (fixed + answers + authorities + sectionBytes(res.additionals) <= limit) return { bytes: build(res.answers, res.authorities, res.additionals), truncated }
+  if (fixed + answers + authorities <= limit) return { bytes: build(res.answers, res.authorities, []), truncated }
   truncated = true
-  let lo = 0
-  let hi = res.answers.length
-  // The largest prefix of the answers that fits (binary search: answers are encoded whole or not at all).
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2)
-    if (build(res.answers.slice(0, mid), [], []).length <= limit) lo = mid
-    else hi = mid - 1
+  let used = fixed
+  let fit = 0
+  for (const rr of res.answers) {
+    used += sectionBytes([rr])
+    if (used > limit) break
+    fit++
   }
-  return { bytes: build(res.answers.slice(0, lo), [], []), truncated }
+  return { bytes: build(res.answers.slice(0, fit), [], []), truncated }
+}
+
+/** Bytes a list of records takes on the wire (dns-packet does not compress names). */
+function sectionBytes(rrs: Answer[]): number {
+  return rrs.length === 0 ? 0 : dnsPacket.encodingLength({ answers: rrs }) - HEADER_BYTES
 }
 
 /** Puts the echoed question into an encoded message that was built without one. */
