@@ -40,8 +40,16 @@ const routes: Record<string, Handler> = {
   '/v3/lease/keepalive': async (body, m) => {
     // etcd's gateway streams keep-alives; a single request gets one result frame.
     const id = decodeLeaseId(body)
-    const r = await m.leaseKeepAlive(id)
-    return { result: { header: encodeHeader(headerOf(m), m.mvcc.currentRevision()), ID: String(r.id), TTL: String(r.ttl) } }
+    try {
+      const r = await m.leaseKeepAlive(id)
+      return { result: { header: encodeHeader(headerOf(m), m.mvcc.currentRevision()), ID: String(r.id), TTL: String(r.ttl) } }
+    } catch (e) {
+      // etcd answers a keep-alive of an unknown lease with TTL 0 (left out), not an error.
+      if (e instanceof CairnError && e.code === 'LeaseNotFound') {
+        return { result: { header: encodeHeader(headerOf(m), m.mvcc.currentRevision()), ID: String(id) } }
+      }
+      throw e
+    }
   },
   '/v3/lease/timetolive': leaseTimeToLive,
   '/v3/kv/lease/timetolive': leaseTimeToLive,

@@ -142,7 +142,21 @@ function serveSocket(ws: WebSocket, opts: ClientApiOptions): void {
       const progress = field(msg, 'progress_request')
       if (create !== undefined) {
         const id = int64Field(asObject(create, 'create_request'), 'watch_id')
-        stream.create(decodeWatchCreate(create), id)
+        try {
+          stream.create(decodeWatchCreate(create), id)
+        } catch (e) {
+          // etcd answers a refused create as a watch created and canceled at once, with its ID and reason.
+          const err = e instanceof CairnError ? e : new InvalidArgumentError((e as Error).message)
+          const result: Json = {
+            header: encodeHeader(headerOf(opts.member), opts.member.mvcc.currentRevision()),
+            created: true,
+            canceled: true,
+            cancel_reason: err.toEtcdBody().message,
+          }
+          if (id) result.watch_id = String(id)
+          if (err.code === 'Compacted' && 'compactRevision' in err) result.compact_revision = String((err as { compactRevision: number }).compactRevision)
+          ws.send(JSON.stringify({ result }))
+        }
       } else if (cancel !== undefined) {
         stream.cancel(int64Field(asObject(cancel, 'cancel_request'), 'watch_id') ?? 0)
       } else if (progress !== undefined) {

@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander'
 import { addCtlCommands } from './ctl/index.ts'
 import { discoveryCommand } from './discovery.ts'
+import { moveLeaderCommand } from './move-leader.ts'
 
 const program = new Command('cairn')
   .description('Cairn: a replicated, durable, watchable key-value store with coordination recipes')
@@ -30,11 +31,18 @@ if (listing || words.includes('snapshot')) {
 }
 
 program.addCommand(discoveryCommand())
+program.addCommand(moveLeaderCommand())
 if (listing || words.includes('dns')) {
   const { dnsCommand } = await import('../../agents/dns/cli.ts')
   program.addCommand(dnsCommand())
 } else {
   program.addCommand(new Command('dns').description('answer DNS from service records; register, list and remove them'))
+}
+if (listing || words.includes('confd')) {
+  const { confdCommand } = await import('../../agents/confd/command.ts')
+  program.addCommand(confdCommand())
+} else {
+  program.addCommand(new Command('confd').description('render files from templates and keys; reload services (confd-compatible)'))
 }
 
 // Parse errors as etcdctl reports them: one `Error: …` line.

@@ -35,6 +35,8 @@ export interface MemberProcess {
   dataDir: string
   proc: ChildProcess | undefined
   stderr: string
+  /** Environment for this member's process (e.g. CAIRN_* settings). */
+  env?: Record<string, string>
   /** More flags for this member only. */
   extraArgs?: string[]
   /** Set for members that join a running cluster (--initial-cluster-state existing). */
@@ -94,8 +96,8 @@ export class TestCluster {
       '--data-dir', m.dataDir,
       '--listen-client-urls', m.clientUrl,
       '--listen-peer-urls', m.peerUrl,
-      '--initial-cluster', m.join?.initialCluster ?? this.initialCluster,
-      ...(m.join ? ['--initial-cluster-state', 'existing'] : []),
+      ...(m.env?.CAIRN_INITIAL_CLUSTER ? [] : ['--initial-cluster', m.join?.initialCluster ?? this.initialCluster]),
+      ...(m.join && !m.env?.CAIRN_INITIAL_CLUSTER_STATE ? ['--initial-cluster-state', 'existing'] : []),
       '--heartbeat-interval', String(this.opts.heartbeatMs ?? 50),
       '--election-timeout', String(this.opts.electionMs ?? 500),
       '--snapshot-count', String(this.opts.snapshotCount ?? 10000),
@@ -103,7 +105,7 @@ export class TestCluster {
       ...(this.opts.extraArgs ?? []),
       ...(m.extraArgs ?? []),
     ]
-    const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
+    const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...m.env } })
     m.stderr = ''
     proc.stderr!.on('data', (d: Buffer) => {
       m.stderr = (m.stderr + d.toString()).slice(-200_000)

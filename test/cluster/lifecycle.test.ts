@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
 import { b64, post, sleep, TestCluster, unb64 } from './harness.ts'
 
@@ -152,6 +153,31 @@ describe('cluster lifecycle', () => {
     const again = await post(url, '/v3/cluster/member/promote', { ID: entry.ID })
     expect((again.body as { message: string }).message).toMatch(/can only promote a learner/)
   })
+
+  it('a member started with the settings `cairn member add` prints joins the cluster', async () => {
+    cluster = await TestCluster.start({ size: 3 })
+    for (let i = 0; i < 3; i++) await cluster.waitHealthy(i)
+    const i = await cluster.newJoiner()
+    const m = cluster.members[i]!
+    const out = execFileSync(process.execPath, ['bin/cairn.js', 'member', 'add', m.name, `--peer-urls=${m.peerUrl}`, '--endpoints', cluster.members[0]!.clientUrl], {
+      cwd: new URL('../..', import.meta.url).pathname,
+      encoding: 'utf8',
+      timeout: 30_000,
+    })
+    expect(out).toMatch(/^Member +[0-9a-f]+ added to cluster +[0-9a-f]+/)
+    m.env = Object.fromEntries([...out.matchAll(/^(CAIRN_[A-Z_]+)="(.*)"$/gm)].map((x) => [x[1]!, x[2]!]))
+    expect(Object.keys(m.env).sort()).toEqual(['CAIRN_INITIAL_ADVERTISE_PEER_URLS', 'CAIRN_INITIAL_CLUSTER', 'CAIRN_INITIAL_CLUSTER_STATE', 'CAIRN_NAME'])
+    cluster.startMember(i)
+    await cluster.waitHealthy(i, 30_000)
+    // The new member publishes its name and client URLs through the log once it runs.
+    let names: Array<string | undefined> = []
+    for (let tries = 0; tries < 100; tries++) {
+      names = (await members(cluster.members[0]!.clientUrl)).map((x) => x.name).sort()
+      if (names.includes('m4')) break
+      await sleep(100)
+    }
+    expect(names).toEqual(['m1', 'm2', 'm3', 'm4'])
+  }, 90_000)
 
   it('moves leadership to a chosen member', async () => {
     cluster = await TestCluster.start({ size: 3 })

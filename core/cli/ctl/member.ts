@@ -68,10 +68,10 @@ function add(): Command {
         const conf: string[] = []
         for (const m of r.members) for (const u of m.peerUrls) conf.push(`${m.id === r.member.id ? name : m.name}=${u}`)
         out('\n')
-        out(`ETCD_NAME=${q(name)}\n`)
-        out(`ETCD_INITIAL_CLUSTER=${q(conf.join(','))}\n`)
-        out(`ETCD_INITIAL_ADVERTISE_PEER_URLS=${q(urls.join(','))}\n`)
-        out(`ETCD_INITIAL_CLUSTER_STATE="existing"\n`)
+        out(`CAIRN_NAME=${q(name)}\n`)
+        out(`CAIRN_INITIAL_CLUSTER=${q(conf.join(','))}\n`)
+        out(`CAIRN_INITIAL_ADVERTISE_PEER_URLS=${q(urls.join(','))}\n`)
+        out(`CAIRN_INITIAL_CLUSTER_STATE="existing"\n`)
       }),
     )
 }
