@@ -44,12 +44,6 @@ if (listing || words.includes('confd')) {
 } else {
   program.addCommand(new Command('confd').description('render files from templates and keys; reload services (confd-compatible)'))
 }
-if (listing || words.includes('confd')) {
-  const { confdCommand } = await import('../../agents/confd/command.ts')
-  program.addCommand(confdCommand())
-} else {
-  program.addCommand(new Command('confd').description('render files from templates and keys; reload services (confd-compatible)'))
-}
 
 // Parse errors as etcdctl reports them: one `Error: …` line.
 function etcdctlErrors(cmd: Command): void {
