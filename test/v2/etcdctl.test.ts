@@ -316,26 +316,26 @@ const httpCases: HttpCase[] = [
   ['PUT', '/v2/stats/self'],
 ]
 
+let cluster: TestCluster
+let etcd: RealEtcd | undefined
+let cairn: Target
+let reference: Target
+
+beforeAll(async () => {
+  cluster = await TestCluster.start({ size: 3 })
+  if (missing === undefined) etcd = await RealEtcd.start()
+  for (let i = 0; i < 3; i++) await cluster.waitHealthy(i)
+  const leader = await cluster.waitForLeader()
+  const follower = cluster.members[(leader + 1) % 3]!
+  cairn = { name: 'cairn', endpoint: follower.clientUrl, all: cluster.members.map((m) => m.clientUrl).join(','), vars: new Map() }
+  if (etcd) reference = { name: 'etcd', endpoint: etcd.clientUrl, all: etcd.clientUrl, vars: new Map() }
+}, 60_000)
+
+afterAll(async () => {
+  await Promise.all([cluster?.stop(), etcd?.stop()])
+})
+
 describe.skipIf(missing !== undefined)(`etcdctl v2 and the v2 HTTP API: Cairn (3 members) against etcd 3.4${missing ? ` — skipped: ${missing}` : ''}`, () => {
-  let cluster: TestCluster
-  let etcd: RealEtcd
-  let cairn: Target
-  let reference: Target
-
-  beforeAll(async () => {
-    cluster = await TestCluster.start({ size: 3 })
-    etcd = await RealEtcd.start()
-    for (let i = 0; i < 3; i++) await cluster.waitHealthy(i)
-    const leader = await cluster.waitForLeader()
-    const follower = cluster.members[(leader + 1) % 3]!
-    cairn = { name: 'cairn', endpoint: follower.clientUrl, all: cluster.members.map((m) => m.clientUrl).join(','), vars: new Map() }
-    reference = { name: 'etcd', endpoint: etcd.clientUrl, all: etcd.clientUrl, vars: new Map() }
-  }, 60_000)
-
-  afterAll(async () => {
-    await Promise.all([cluster?.stop(), etcd?.stop()])
-  })
-
   it('prints what etcd prints for every etcdctl v2 key command', async () => {
     const [expected, actual] = await Promise.all([runScript(reference), runScript(cairn)])
     expect(actual).toEqual(expected)
@@ -403,5 +403,52 @@ describe.skipIf(missing !== undefined)(`etcdctl v2 and the v2 HTTP API: Cairn (3
       cause: `the requested history has been cleared [${revision}/2]`,
       index: revision,
     })
+  }, 60_000)
+})
+
+// ---- Cairn only: what a single etcd cannot show ----
+
+async function v2(base: string, method: string, path: string, form?: string): Promise<{ status: number; body: Record<string, unknown>; index: number }> {
+  const a = await http(base, method, path, form)
+  return { status: a.status, body: JSON.parse(a.body) as Record<string, unknown>, index: Number(a.headers['x-etcd-index']) }
+}
+
+describe('v2 on a 3-member Cairn cluster', () => {
+  it('keeps compare-and-swap atomic and in-order keys ordered with writers on every member', async () => {
+    const urls = cluster.members.map((m) => m.clientUrl)
+    await v2(urls[0]!, 'PUT', '/v2/keys/cluster/ctr?quorum=true', 'value=0')
+    const increment = async (base: string) => {
+      for (let i = 0; i < 4; i++) {
+        for (;;) {
+          const got = await v2(base, 'GET', '/v2/keys/cluster/ctr?quorum=true')
+          const node = got.body.node as { value: string; modifiedIndex: number }
+          const swapped = await v2(base, 'PUT', `/v2/keys/cluster/ctr?prevIndex=${node.modifiedIndex}`, `value=${Number(node.value) + 1}`)
+          if (swapped.status === 200) break
+          expect(swapped.status).toBe(412)
+        }
+      }
+    }
+    const posts = (base: string) => Promise.all(Array.from({ length: 15 }, (_, i) => v2(base, 'POST', '/v2/keys/cluster/queue', `value=${i}`)))
+    const [, posted] = await Promise.all([Promise.all(urls.map(increment)), Promise.all(urls.map(posts))])
+    expect(((await v2(urls[1]!, 'GET', '/v2/keys/cluster/ctr?quorum=true')).body.node as { value: string }).value).toBe('12')
+    expect(posted.flat().every((p) => p.status === 201)).toBe(true)
+    const listing = await v2(urls[2]!, 'GET', '/v2/keys/cluster/queue?quorum=true&sorted=true')
+    const nodes = (listing.body.node as { nodes: { key: string; createdIndex: number }[] }).nodes
+    expect(nodes).toHaveLength(45)
+    expect([...nodes].sort((a, b) => a.createdIndex - b.createdIndex).map((n) => n.key)).toEqual(nodes.map((n) => n.key))
+  }, 60_000)
+
+  it('expires a TTL when the leader that saw it set is killed, and the expire event is in history', async () => {
+    const leader = await cluster.waitForLeader()
+    const survivor = cluster.members[(leader + 1) % 3]!.clientUrl
+    const set = await v2(survivor, 'PUT', '/v2/keys/cluster/ttl?ttl=2', 'value=v')
+    expect(set.status).toBe(201)
+    await cluster.kill(leader)
+    await cluster.waitForLeader(15_000, leader)
+    await sleep(3500)
+    const gone = await v2(survivor, 'GET', '/v2/keys/cluster/ttl?quorum=true')
+    expect(gone.body).toMatchObject({ errorCode: 100, cause: '/cluster/ttl' })
+    const event = await v2(survivor, 'GET', `/v2/keys/cluster/ttl?wait=true&waitIndex=${set.index + 1}`)
+    expect(event.body).toMatchObject({ action: 'expire', node: { key: '/cluster/ttl', createdIndex: set.index }, prevNode: { value: 'v' } })
   }, 60_000)
 })

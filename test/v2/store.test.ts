@@ -9,7 +9,7 @@ import { answeredEvent } from '../../core/api/v2/keys-http.ts'
 import { bytes } from '../../core/api/v2/layout.ts'
 import { parseKeyRequest } from '../../core/api/v2/request.ts'
 import type { KeysMethod } from '../../core/api/v2/request.ts'
-import type { V2Store } from '../../core/api/v2/store.ts'
+import { V2Store } from '../../core/api/v2/store.ts'
 import { watchEvents } from '../../core/api/v2/watch.ts'
 import type { V2Event } from '../../core/api/v2/watch.ts'
 import { memoryStore } from './memory-backend.ts'
@@ -159,10 +159,11 @@ describe('V2Store get/set/create', () => {
 
   it('orders in-order keys by commit even when a concurrent POST slips in', async () => {
     const { store, backend } = await memoryStore()
+    const otherMember = new V2Store(backend)
     await call(store, 'POST', '/q', '', 'value=first')
-    // While our POST is deciding, another POST to the same directory commits first.
+    // While our POST is deciding, another member's POST to the same directory commits first.
     backend.beforeTxn = async () => {
-      await call(store, 'POST', '/q', '', 'value=concurrent')
+      await call(otherMember, 'POST', '/q', '', 'value=concurrent')
     }
     const mine = await call(store, 'POST', '/q', '', 'value=mine')
     const listing = (await call(store, 'GET', '/q', 'sorted=true')).body as { node: { nodes: { key: string; value: string; createdIndex: number }[] } }
@@ -224,7 +225,7 @@ describe('V2Store update, compare-and-swap, delete', () => {
     const { store, backend } = await memoryStore()
     await put(store, '/foo', '', '1')
     backend.beforeTxn = async () => {
-      await put(store, '/foo', '', 'changed')
+      await put(new V2Store(backend), '/foo', '', 'changed')
     }
     expect((await put(store, '/foo', 'prevValue=1', '2')).body).toEqual({ errorCode: 101, message: 'Compare failed', cause: '[1 != changed]', index: 3 })
   })
@@ -282,6 +283,15 @@ describe('V2Store under concurrent writers', () => {
     const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => put(store, '/counter', 'prevValue=0', `w${i}`)))
     expect(answers.filter((a) => a.status === 200)).toHaveLength(1)
     expect(answers.filter((a) => a.status === 412)).toHaveLength(9)
+  })
+
+  it('does not starve many concurrent writers of one key or one directory', async () => {
+    const { store } = await memoryStore()
+    const sets = await Promise.all(Array.from({ length: 60 }, (_, i) => put(store, '/same', '', `v${i}`)))
+    expect(sets.every((a) => a.status === 200 || a.status === 201)).toBe(true)
+    expect(sets.filter((a) => a.status === 201)).toHaveLength(1)
+    const posts = await Promise.all(Array.from({ length: 60 }, (_, i) => call(store, 'POST', '/many', '', `value=${i}`)))
+    expect(posts.every((a) => a.status === 201)).toBe(true)
   })
 
   it('creates a directory tree from concurrent writers without orphans or lost nodes', async () => {

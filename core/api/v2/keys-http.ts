@@ -117,6 +117,8 @@ function sendEvent(res: ServerResponse, result: V2Result, request: KeyRequest, c
   res.end(text)
 }
 
+const refusedInput = new Set<string>(['InvalidArgument', 'EmptyKey', 'KeyTooLarge', 'ValueTooLarge', 'RequestTooLarge', 'TooManyOps', 'DuplicateKey'])
+
 /** Any failure as a v2 error: etcd's own errors as they are, anything from below as 300. */
 export function toV2Error(e: unknown): V2Error | undefined {
   if (e instanceof V2Error) return e
@@ -124,7 +126,7 @@ export function toV2Error(e: unknown): V2Error | undefined {
   if (e instanceof CairnError) {
     const message = e.toEtcdBody().message
     // Input the keyspace refuses (a key or value over its limits): the request's fault, so 400.
-    if (e.httpStatus === 400 && !e.retryable) return requestError(V2Code.InvalidField, message)
+    if (refusedInput.has(e.code)) return requestError(V2Code.InvalidField, message)
     return new V2Error(V2Code.RaftInternal, message, 0)
   }
   return undefined

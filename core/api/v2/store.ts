@@ -13,6 +13,7 @@ import type { StoredNode } from './layout.ts'
 import { deletedNodeJson, dirJson, eventJson, nodeJson } from './node-json.ts'
 import type { EventJson, NodeJson } from './node-json.ts'
 import { ancestorsOf, baseName, childPath, inOrderName, isHiddenName, parentOf, rootPath } from './path.ts'
+import { KeyedLock } from './keyed-lock.ts'
 import { decideWrite } from './plan.ts'
 import type { WritePlan, WriteState } from './plan.ts'
 import type { KeyOperation, WriteOperation } from './request.ts'
@@ -46,6 +47,7 @@ const listPageKeys = 256
 
 export class V2Store {
   readonly stats = new V2Stats()
+  private readonly locks = new KeyedLock()
 
   constructor(
     readonly backend: V2Backend,
@@ -189,7 +191,10 @@ export class V2Store {
 
   async write(op: WriteOperation): Promise<V2Result> {
     try {
-      const result = await this.writeOnce(op)
+      // In-order creations contend on their directory's marker, other writes on their own node.
+      const contended = op.type === 'create' && op.inOrder ? `q${op.path}` : `k${op.path}`
+      const busy = () => new V2Error(V2Code.RaftInternal, 'cairn: too many concurrent writes to one key', this.backend.currentRevision())
+      const result = await this.locks.run(contended, () => this.writeOnce(op), busy)
       this.stats.count(op.type, true)
       return result
     } catch (e) {
@@ -223,6 +228,8 @@ export class V2Store {
         throw new V2Error(V2Code.RaftInternal, 'cairn: gave up after too many conflicting concurrent writes', r.header.revision)
       }
       fresh = true
+      // Writers on other members raced us: step aside a little, longer the more often it happens.
+      if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, attempt * 5)))
     }
   }
 
