@@ -7,6 +7,7 @@ import pino from 'pino'
 import { Client } from '../../core/client/index.ts'
 import { fqdn } from '../../recipes/dns/name.ts'
 import { LEASE_TTL_SECONDS_DEFAULT, listRecords, register, removeRecords } from '../../recipes/dns/register.ts'
+import { hostKind } from '../../recipes/dns/service.ts'
 import type { ServiceInput } from '../../recipes/dns/service.ts'
 import { ADDR_DEFAULT, DOMAIN_DEFAULT, MIN_TTL_SECONDS_DEFAULT, parseDnsOptions, startDns, TTL_SECONDS_DEFAULT } from './agent.ts'
 import type { DnsFlags } from './agent.ts'
@@ -113,6 +114,7 @@ function registerCommand(): Command {
       // `--ttl` after the verb may be taken by `cairn dns` itself (its own --ttl): read either.
       const leaseTtl = wholeNumber('--ttl', flags.ttl ?? g.ttl, 2 ** 31 - 1) ?? LEASE_TTL_SECONDS_DEFAULT
       if (leaseTtl < 1) fail('--ttl: expected at least 1 second')
+      if (hostKind(flags.host).kind === 'none') fail(`--host: expected an IP address or a domain name, got "${flags.host}"`)
       const service: ServiceInput = { host: flags.host }
       const set = (field: 'port' | 'priority' | 'weight' | 'ttl' | 'targetstrip', flag: string, v: string | undefined, max: number) => {
         const n = wholeNumber(flag, v, max)

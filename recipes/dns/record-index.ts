@@ -41,7 +41,7 @@ export class RecordIndex {
   private readonly leaseKeys = new Map<number, number>()
   /** Keys whose value is not a valid record, with why (bounded). */
   readonly invalid = new Map<string, string>()
-  invalidCount = 0
+  private invalidNotRemembered = 0
 
   constructor(prefix: string = PATH_PREFIX_DEFAULT) {
     this.prefix = normalizePrefix(prefix)
@@ -189,12 +189,17 @@ export class RecordIndex {
   }
 
   private noteInvalid(key: string, error: string): void {
-    if (!this.invalid.has(key)) this.invalidCount++
     if (this.invalid.has(key) || this.invalid.size < INVALID_KEYS_REMEMBERED_MAX) this.invalid.set(key, error)
+    else this.invalidNotRemembered++
   }
 
   private forgetInvalid(key: string): void {
-    if (this.invalid.delete(key)) this.invalidCount--
+    this.invalid.delete(key)
+  }
+
+  /** Keys seen with a value that is not a record (those past the remembered ones counted once each time seen). */
+  get invalidCount(): number {
+    return this.invalid.size + this.invalidNotRemembered
   }
 }
 

@@ -4,7 +4,7 @@
 // Go decoder would refuse it.
 
 import { isIPv4, isIPv6 } from 'node:net'
-import { fqdn, isValidName } from './name.ts'
+import { fqdn, isValidName, labelsOf } from './name.ts'
 
 export interface Service {
   /** An IPv4 or IPv6 address (A/AAAA), or a name (CNAME; the SRV/MX target). '' when absent. */
@@ -44,7 +44,7 @@ export function emptyService(): Service {
 
 /** Reads a record's value. Unknown fields are ignored; a mistyped or out-of-range field is an error. */
 export function parseService(value: string | Uint8Array): ParseResult {
-  const bytes = typeof value === 'string' ? value.length : value.length
+  const bytes = typeof value === 'string' ? Buffer.byteLength(value) : value.byteLength
   if (bytes > SERVICE_VALUE_BYTES_MAX) return { ok: false, error: `value of ${bytes} bytes is over ${SERVICE_VALUE_BYTES_MAX}` }
   let raw: unknown
   try {
@@ -93,15 +93,18 @@ export function serviceJson(input: ServiceInput): string {
   return json
 }
 
+/** A host name's labels: letters, digits, hyphens and underscores (names anything else could not be looked up). */
+const HOST_LABEL = /^[A-Za-z0-9_-]+$/
+
 export type HostKind = { kind: 'ipv4' | 'ipv6'; address: string } | { kind: 'name'; name: string } | { kind: 'none' }
 
-/** What a record's host is: an address, a name (absolute, as written), or nothing usable. */
+/** What a record's host is: an address, a name (absolute, as written), or nothing usable (ignored by answers). */
 export function hostKind(host: string): HostKind {
   if (host === '') return { kind: 'none' }
   if (isIPv4(host)) return { kind: 'ipv4', address: host }
   // A zone index (fe80::1%eth0) has no meaning in an AAAA record.
   if (isIPv6(host) && !host.includes('%')) return { kind: 'ipv6', address: host }
   const name = fqdn(host)
-  if (name === '.' || !isValidName(name) || name.includes('..')) return { kind: 'none' }
+  if (name === '.' || !isValidName(name) || !labelsOf(name).every((l) => HOST_LABEL.test(l))) return { kind: 'none' }
   return { kind: 'name', name }
 }
