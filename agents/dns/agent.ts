@@ -48,11 +48,16 @@ export function parseDnsOptions(flags: DnsFlags, endpoints: string[]): DnsOption
   const ttlDefault = seconds('--ttl', flags.ttl, TTL_SECONDS_DEFAULT)
   const ttlMin = seconds('--min-ttl', flags.minTtl, MIN_TTL_SECONDS_DEFAULT)
   if (endpoints.length === 0) throw new RangeError('--endpoints: no endpoints given')
+  const address = parseAddress(flags.addr ?? ADDR_DEFAULT)
+  const nameservers = parseNameservers(flags.nameservers ?? '')
+  if (nameservers.some((n) => n.host === address.host && n.port === address.port)) {
+    throw new RangeError(`--nameservers: ${address.host}:${address.port} is this server's own --addr (questions would loop)`)
+  }
   return {
-    address: parseAddress(flags.addr ?? ADDR_DEFAULT),
+    address,
     zone: { domain, ttlDefault, ttlMin },
     prefix: normalizePrefix(flags.pathPrefix ?? PATH_PREFIX_DEFAULT),
-    nameservers: parseNameservers(flags.nameservers ?? ''),
+    nameservers,
     endpoints,
   }
 }

@@ -143,9 +143,10 @@ export class DnsServer {
     socket.on('close', () => this.connections.delete(socket))
     let buf: Buffer = Buffer.alloc(0)
     let inFlight = 0
-    socket.on('data', (d: Buffer) => {
-      buf = buf.length === 0 ? d : Buffer.concat([buf, d])
-      while (buf.length >= 2) {
+    // Reads whole frames while fewer than TCP_QUERIES_IN_FLIGHT_MAX are being answered; the rest wait
+    // in `buf` (and the socket is paused) until answers go out.
+    const drain = () => {
+      while (buf.length >= 2 && inFlight < TCP_QUERIES_IN_FLIGHT_MAX) {
         const n = buf.readUInt16BE(0)
         if (n === 0) {
           socket.destroy()
@@ -155,16 +156,23 @@ export class DnsServer {
         const msg = Buffer.from(buf.subarray(2, n + 2))
         buf = buf.subarray(n + 2)
         inFlight++
-        if (inFlight >= TCP_QUERIES_IN_FLIGHT_MAX) socket.pause()
         void this.answer(msg, 'tcp').then((reply) => {
           inFlight--
-          if (inFlight < TCP_QUERIES_IN_FLIGHT_MAX) socket.resume()
-          if (!reply || socket.destroyed) return
-          const len = Buffer.alloc(2)
-          len.writeUInt16BE(reply.length)
-          socket.write(Buffer.concat([len, reply]))
+          if (socket.destroyed) return
+          if (reply) {
+            const len = Buffer.alloc(2)
+            len.writeUInt16BE(reply.length)
+            socket.write(Buffer.concat([len, reply]))
+          }
+          drain()
         })
       }
+      if (inFlight >= TCP_QUERIES_IN_FLIGHT_MAX) socket.pause()
+      else socket.resume()
+    }
+    socket.on('data', (d: Buffer) => {
+      buf = buf.length === 0 ? d : Buffer.concat([buf, d])
+      drain()
     })
   }
 }

@@ -159,6 +159,13 @@ describe('DnsServer with forwarding (two servers on loopback)', () => {
     expect(t2!.flag_ra).toBe(true)
   })
 
+  it('answers many pipelined TCP queries on one connection (more than are answered at once)', async () => {
+    const qs = Array.from({ length: 100 }, (_, i) => query(i % 2 ? 'a.skydns.local' : 'nothing.skydns.local', 'A', { id: 1000 + i }))
+    const replies = await tcpAsk(front.port, qs)
+    expect(replies.map((r) => r.id).sort()).toEqual(qs.map((_, i) => 1000 + i))
+    expect(replies.filter((r) => r.rcode === 'NXDOMAIN')).toHaveLength(50)
+  })
+
   it('finishes a CNAME chain that leaves the zone with the upstream addresses', async () => {
     const r = await udpAsk(front.port, query('ext.skydns.local', 'A'))
     expect(show(r.answers)).toEqual(['ext.skydns.local CNAME www.example.org', 'www.example.org A 192.0.2.80'])

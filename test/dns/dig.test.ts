@@ -144,17 +144,17 @@ describe.skipIf(!hasDig)('cairn dns answers dig', () => {
   })
 
   it('cairn dns register: seen by dig, listed by ls; gone after its lease TTL once the process is killed -9', async () => {
-    const reg = cairnLong(['dns', 'register', '1.svc.skydns.local', '--host', '127.0.0.77', '--port', '9000', '--ttl', '2'], endpoints)
+    const reg = cairnLong(['dns', 'register', '1.svc.skydns.local', '--host', '127.0.0.77', '--port', '9000', '--ttl', '3'], endpoints)
     children.push(reg.child)
     await until('the registration', () => short('svc.skydns.local'), (v) => v[0] === '127.0.0.77', 20_000)
-    expect(reg.output().stdout).toMatch(/^registered 1\.svc\.skydns\.local\. at \/skydns\/local\/skydns\/svc\/1 with lease [0-9a-f]+ \(TTL 2s\)\n$/)
+    expect(reg.output().stdout).toMatch(/^registered 1\.svc\.skydns\.local\. at \/skydns\/local\/skydns\/svc\/1 with lease [0-9a-f]+ \(TTL 3s\)\n$/)
     const ttl = /\s(\d+)\s+IN\s+A\s/.exec(await dig('svc.skydns.local', '+noall', '+answer'))?.[1]
-    expect(Number(ttl)).toBeLessThanOrEqual(2)
+    expect(Number(ttl)).toBeLessThanOrEqual(3)
     expect(await short('SRV', 'svc.skydns.local')).toEqual([expect.stringMatching(/^10 100 9000 1\.svc\.skydns\.local\.$/)])
     const ls = await cairn(['dns', 'ls', 'svc.skydns.local'], { endpoints })
     expect(ls).toMatchObject({ code: 0, stdout: '1.svc.skydns.local. {"host":"127.0.0.77","port":9000}\n' })
     // Alive for longer than its TTL: the keep-alive works.
-    await sleep(3000)
+    await sleep(4000)
     expect(await short('svc.skydns.local')).toEqual(['127.0.0.77'])
     const killedAt = Date.now()
     reg.child.kill('SIGKILL')
