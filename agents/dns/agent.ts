@@ -39,7 +39,7 @@ export interface DnsOptions {
 /** Validates the flags; throws RangeError with one line naming the flag for a configuration error. */
 export function parseDnsOptions(flags: DnsFlags, endpoints: string[]): DnsOptions {
   const domain = canonical(flags.domain ?? DOMAIN_DEFAULT)
-  if (domain === '.' || !isValidName(domain)) throw new RangeError(`--domain: expected a domain name such as skydns.local., got "${flags.domain}"`)
+  if (domain === '.' || !isValidName(`hostmaster.${domain}`) || !isValidName(`ns.dns.${domain}`)) throw new RangeError(`--domain: expected a domain name such as skydns.local., got "${flags.domain}"`)
   const seconds = (flag: string, v: string | undefined, def: number) => {
     if (v === undefined) return def
     if (!/^\d+$/.test(v) || Number(v) > 2 ** 31 - 1) throw new RangeError(`${flag}: expected whole seconds, got "${v}"`)

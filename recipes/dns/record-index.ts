@@ -3,9 +3,9 @@
 // so `web` never matches `webx`, and `*` or `any` in a query label matches every label at that level.
 // Pure: the agent feeds it the store's keys (a consistent read, then watch events).
 
-import { keyPath, nameOfKey, normalizePrefix, PATH_PREFIX_DEFAULT } from './name.ts'
+import { isValidName, keyPath, nameOfKey, normalizePrefix, PATH_PREFIX_DEFAULT } from './name.ts'
 import { parseService } from './service.ts'
-import type { Service } from './service.ts'
+import type { ParseResult, Service } from './service.ts'
 
 export interface IndexedRecord {
   key: string
@@ -60,14 +60,16 @@ export class RecordIndex {
   put(key: string, value: string | Uint8Array, lease: number, modRevision: number): PutOutcome {
     const path = keyPath(key, this.prefix)
     if (path === undefined) return 'ignored'
-    const parsed = parseService(value)
+    const name = nameOfKey(key, this.prefix)!
+    // The name goes on the wire (as an SRV/MX target, glue): labels over 63 bytes or a name over 255 cannot.
+    const parsed: ParseResult = isValidName(name) ? parseService(value) : { ok: false, error: 'the key is not a valid domain name (a label over 63 bytes or a name over 255)' }
     if (!parsed.ok) {
       this.delete(key)
       this.noteInvalid(key, parsed.error)
       return 'invalid'
     }
     this.forgetInvalid(key)
-    const record: IndexedRecord = { key, name: nameOfKey(key, this.prefix)!, depth: path.length, service: parsed.service, lease, modRevision }
+    const record: IndexedRecord = { key, name, depth: path.length, service: parsed.service, lease, modRevision }
     const trail: Node[] = [this.root]
     let node = this.root
     for (const label of path) {

@@ -128,3 +128,40 @@ describe('handleQuery(): names that do not read back as text', () => {
     expect(handleQuery(q, 'udp', contexts[1]!).kind).toBe('forward')
   })
 })
+
+describe('handleQuery() over random records', () => {
+  const label = fc.constantFrom('a', 'b', 'web', 'x1', '*', 'any', 'Z', 'l'.repeat(63))
+  const host = fc.oneof(
+    fc.constantFrom('10.0.0.1', '2001:db8::1', '::ffff:1.2.3.4', 'a.skydns.local', 'b.a.skydns.local', 'www.example.org', 'bad host', '', 'x'.repeat(70) + '.org'),
+    fc.string({ maxLength: 20 }),
+  )
+  const service = fc.record(
+    { host, port: fc.nat(65_535), priority: fc.nat(65_535), weight: fc.nat(65_535), text: fc.string({ maxLength: 700 }), mail: fc.boolean(), ttl: fc.nat(100_000), targetstrip: fc.nat(5), group: fc.constantFrom('', 'g1', 'g2') },
+    { requiredKeys: [] },
+  )
+  const record = fc.record({ labels: fc.array(label, { minLength: 1, maxLength: 4 }), service, lease: fc.constantFrom(0, 5, 2 ** 52) })
+  const types = ['A', 'AAAA', 'SRV', 'TXT', 'MX', 'CNAME', 'NS', 'SOA', 'PTR', 'CAA'] as const
+
+  it('every reply decodes, whatever the records hold', () => {
+    fc.assert(
+      fc.property(
+        fc.array(record, { maxLength: 25 }),
+        fc.array(fc.tuple(fc.array(label, { maxLength: 4 }), fc.constantFrom(...types), fc.constantFrom<Transport>('udp', 'tcp'), fc.option(fc.integer({ min: 0, max: 5000 }))), { minLength: 1, maxLength: 8 }),
+        (records, questions) => {
+          const ix = indexOf(records.map((r) => ({ name: `${r.labels.join('.')}.skydns.local`, value: r.service, lease: r.lease })))
+          const ctx = contextOf(ix, { leaseRemaining: (id) => (id === 5 ? 3.5 : undefined) })
+          for (const [labels, type, transport, edns] of questions) {
+            const name = [...labels, 'skydns', 'local'].join('.')
+            const h = handleQuery(query(name, type, edns === null ? {} : { edns }), transport, ctx)
+            expect(h.kind).toBe('reply')
+            if (h.kind !== 'reply') continue
+            const r = decodeReply(h.bytes)
+            expect(r.questions?.[0]?.name).toBe(name)
+            expect(h.bytes.length).toBeLessThanOrEqual(transport === 'tcp' ? 65_535 : Math.min(4096, Math.max(512, edns ?? 512)))
+          }
+        },
+      ),
+      { numRuns: 300, seed: 7 },
+    )
+  })
+})

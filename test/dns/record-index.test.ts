@@ -27,6 +27,13 @@ describe('RecordIndex', () => {
     expect(ix.invalidCount).toBe(0)
   })
 
+  it('a key whose name cannot go on the wire is not a record', () => {
+    const ix = new RecordIndex()
+    expect(ix.put(`/skydns/local/${'x'.repeat(64)}`, '{"host":"10.0.0.1"}', 0, 2)).toBe('invalid')
+    expect(ix.put(`/skydns/${Array(60).fill('abcd').join('/')}`, '{"host":"10.0.0.1"}', 0, 2)).toBe('invalid')
+    expect(ix.size).toBe(0)
+  })
+
   it('counts the keys on each lease', () => {
     const ix = new RecordIndex()
     ix.put('/skydns/a/x', '{}', 5, 2)
