@@ -135,11 +135,9 @@ export class BenchCluster {
       '--log-level', 'warn',
     ]
     if (this.cfg.system === 'cairn') {
-      const env: NodeJS.ProcessEnv = { ...process.env }
-      if (this.cfg.cpuProfDir) {
-        env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${join(this.cfg.cpuProfDir, m.name)}`.trim()
-      }
-      m.child = startChild(process.execPath, [CAIRN_BIN, 'serve', ...common], env, ROOT)
+      // --cpu-prof is refused in NODE_OPTIONS, so it goes on the command line
+      const prof = this.cfg.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${join(this.cfg.cpuProfDir, m.name)}`] : []
+      m.child = startChild(process.execPath, [...prof, CAIRN_BIN, 'serve', ...common], { ...process.env }, ROOT)
     } else {
       const extra = [
         // Cairn always runs pre-vote and check-quorum; etcd 3.4 always checks quorum, pre-vote is a flag

@@ -8,7 +8,7 @@
 // SIGINT/SIGTERM, on an error and when the budget runs out.
 
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, release, totalmem } from 'node:os'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,7 +18,7 @@ import { parseOptions, usage, estimateBudgetS } from './options.ts'
 import { killEverything, liveChildren } from './procs.ts'
 import { findProfiles, formatProfile, summarizeProfile } from './profile.ts'
 import { Progress } from './progress.ts'
-import { markdownReport, medianOfRepeats, terminalReport, writeReports } from './report.ts'
+import { markdownReport, medianOfRepeats, sanitize, terminalReport, writeReports } from './report.ts'
 import type { BenchOptions, RunReport, SeriesResult, WorkloadName } from './types.ts'
 import type { RunContext } from './measure.ts'
 import { ceilingWorkload } from './workloads/ceiling.ts'
@@ -114,7 +114,11 @@ async function runOn(opts: BenchOptions, workload: Exclude<WorkloadName, 'ceilin
     for (const r of results) progress.say(`  ${r.series}: ${Math.round(r.opsPerS)} ops/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, errors ${r.errors}`)
     if (wantV2) {
       if (system === 'cairn') state.cairnV2 = await cluster.supportsV2()
-      if (system === 'etcd' || state.cairnV2) rep.results.push(...(await putV2Workload(ctx)))
+      if (system === 'etcd' || state.cairnV2) {
+        const v2 = await putV2Workload(ctx)
+        rep.results.push(...v2)
+        for (const r of v2) progress.say(`  ${r.series}: ${Math.round(r.opsPerS)} ops/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, errors ${r.errors}`)
+      }
       else rep.skipped.push('put v2 series: Cairn answers 404 on GET /v2/keys/ (its v2 API is not served yet), so neither system ran it')
     }
     failed = false
@@ -142,6 +146,17 @@ async function main(): Promise<number> {
   }
   if ('profileSummary' in parsed) {
     for (const f of findProfiles(parsed.profileSummary)) process.stdout.write(formatProfile(summarizeProfile(f, ROOT), ROOT) + '\n')
+    return 0
+  }
+  if ('render' in parsed) {
+    const rep = JSON.parse(readFileSync(parsed.render, 'utf8')) as RunReport
+    rep.results = rep.results.map(sanitize)
+    process.stdout.write(terminalReport(rep) + '\n')
+    if (parsed.record) {
+      const path = join(ROOT, 'docs/bench-results.md')
+      writeFileSync(path, markdownReport(rep))
+      process.stdout.write(`recorded: ${path}\n`)
+    }
     return 0
   }
   const opts = parsed

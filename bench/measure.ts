@@ -70,6 +70,8 @@ export function applyWindow(r: SeriesResult, w: WindowFigures, leader: number): 
   const committed = w.committedPerS[leader] ?? Number.NaN
   r.fsyncsPerS = fs >= 0 ? Math.round(fs * 10) / 10 : Number.NaN // negative: the leader restarted
   r.writesPerFsync = fs > 0 ? Math.round((committed / fs) * 100) / 100 : Number.NaN
+  const fsyncMs = w.fsyncMeanMs[leader] ?? Number.NaN
+  if (Number.isFinite(fsyncMs) && fsyncMs >= 0) r.extra.fsyncMeanMs = Math.round(fsyncMs * 100) / 100
   r.loadgen.cpuPct = Math.round(w.loadgenCpuPct)
   r.machineBusyCores = Math.round(w.machineBusyCores * 100) / 100
 }

@@ -32,7 +32,8 @@ export function usage(): string {
   --full              the full comparison sizes (put 1,16,64,256 clients; 5 failover rounds; 1M keys)
   --cpu-prof          write V8 CPU profiles of Cairn's members and print their hot spots
   --profile-summary D print the hot spots of the .cpuprofile files under D and exit
-  --record            also write docs/bench-results.md
+  --record            also write docs/bench-results.md (overwrites it)
+  --render FILE.json  print the tables of an earlier run's JSON (with --record: into docs/bench-results.md) and exit
   --note TEXT         a note for the markdown summary (machine conditions …)
   --out DIR           where results go (default bench/results)
   --budget S          whole run's time bound (default: estimated from the plan)
@@ -47,7 +48,7 @@ function positive(name: string, v: number | undefined): string | undefined {
   return Number.isFinite(v) && v > 0 ? undefined : `--${name} must be a positive number, got ${v}`
 }
 
-export function parseOptions(argv: string[]): BenchOptions | { profileSummary: string } | 'help' | string {
+export function parseOptions(argv: string[]): BenchOptions | { profileSummary: string } | { render: string; record: boolean } | 'help' | string {
   let parsed
   try {
     parsed = parseArgs({
@@ -74,6 +75,7 @@ export function parseOptions(argv: string[]): BenchOptions | { profileSummary: s
         full: { type: 'boolean' },
         'cpu-prof': { type: 'boolean' },
         'profile-summary': { type: 'string' },
+        render: { type: 'string' },
         record: { type: 'boolean' },
         note: { type: 'string' },
         out: { type: 'string' },
@@ -89,6 +91,7 @@ export function parseOptions(argv: string[]): BenchOptions | { profileSummary: s
   const v = parsed.values
   if (v.help) return 'help'
   if (v['profile-summary']) return { profileSummary: v['profile-summary'] }
+  if (v.render) return { render: v.render, record: v.record === true }
   const smoke = v.smoke === true
   const full = v.full === true
   const wl = (v.workload ?? (smoke ? 'all' : 'put')).split(',').map((x) => x.trim())

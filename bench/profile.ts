@@ -24,6 +24,8 @@ export interface ProfileSummary {
   idleMs: number
   functions: { name: string; selfMs: number; pct: number }[]
   files: { name: string; selfMs: number; pct: number }[]
+  /** Inclusive (self + callees) time of Cairn's own functions (core/…). */
+  cairnInclusive: { name: string; selfMs: number; pct: number }[]
 }
 
 const TOP_FUNCTIONS = 25
@@ -36,6 +38,12 @@ function shortUrl(url: string, root: string): string {
   return path
 }
 
+/** function file[:line]; tsx's transpiled modules report line 0 for everything, so no line then. */
+function frameName(n: CpuProfileNode, root: string): string {
+  const line = n.callFrame.lineNumber > 0 ? `:${n.callFrame.lineNumber + 1}` : ''
+  return `${n.callFrame.functionName || '(anonymous)'} ${shortUrl(n.callFrame.url, root)}${line}`
+}
+
 export function summarizeProfile(file: string, root: string): ProfileSummary {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
   const byId = new Map<number, CpuProfileNode>()
@@ -44,6 +52,21 @@ export function summarizeProfile(file: string, root: string): ProfileSummary {
   for (let i = 0; i < p.samples.length; i++) {
     const id = p.samples[i]!
     selfUs.set(id, (selfUs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0))
+  }
+  const parent = new Map<number, number>()
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  const inclusive = new Map<string, number>()
+  for (const [id, us] of selfUs) {
+    const seen = new Set<string>()
+    // bounded by the tree's depth (every node has one parent, the root none)
+    for (let cur: number | undefined = id, depth = 0; cur !== undefined && depth < 10_000; cur = parent.get(cur), depth++) {
+      const n = byId.get(cur)
+      if (!n || !n.callFrame.url.includes('/core/')) continue
+      const key = frameName(n, root)
+      if (seen.has(key)) continue
+      seen.add(key)
+      inclusive.set(key, (inclusive.get(key) ?? 0) + us)
+    }
   }
   const fn = new Map<string, number>()
   const files = new Map<string, number>()
@@ -59,7 +82,7 @@ export function summarizeProfile(file: string, root: string): ProfileSummary {
       continue
     }
     const url = shortUrl(n.callFrame.url, root)
-    const key = n.callFrame.url ? `${name} ${url}:${n.callFrame.lineNumber + 1}` : name
+    const key = n.callFrame.url ? frameName(n, root) : name
     fn.set(key, (fn.get(key) ?? 0) + us)
     const fileKey = n.callFrame.url ? url.replace(/node_modules\/(@[^/]+\/[^/]+|[^/]+)\/.*/, 'node_modules/$1') : name
     files.set(fileKey, (files.get(fileKey) ?? 0) + us)
@@ -70,7 +93,20 @@ export function summarizeProfile(file: string, root: string): ProfileSummary {
       .sort((a, b) => b[1] - a[1])
       .slice(0, k)
       .map(([name, us]) => ({ name, selfMs: Math.round(us / 100) / 10, pct: Math.round((us / busyUs) * 1000) / 10 }))
-  return { file, totalMs: Math.round(totalUs / 1000), idleMs: Math.round(idleUs / 1000), functions: top(fn, TOP_FUNCTIONS), files: top(files, TOP_FILES) }
+  return {
+    file,
+    totalMs: Math.round(totalUs / 1000),
+    idleMs: Math.round(idleUs / 1000),
+    functions: top(fn, TOP_FUNCTIONS),
+    files: top(files, TOP_FILES),
+    cairnInclusive: top(inclusive, TOP_FILES),
+  }
+}
+
+/** Main-thread profiles only: node names them CPU.<date>.<time>.<pid>.<thread>.<seq>; thread 0 is the main one (others are tsx's loader thread). */
+export function isMainThreadProfile(path: string): boolean {
+  const m = /CPU\.\d+\.\d+\.\d+\.(\d+)\.\d+\.cpuprofile$/.exec(path)
+  return m === null || m[1] === '0'
 }
 
 export function findProfiles(dir: string): string[] {
@@ -80,7 +116,7 @@ export function findProfiles(dir: string): string[] {
     for (const e of readdirSync(d)) {
       const p = join(d, e)
       if (statSync(p).isDirectory()) walk(p, depth + 1)
-      else if (e.endsWith('.cpuprofile')) out.push(p)
+      else if (e.endsWith('.cpuprofile') && isMainThreadProfile(p)) out.push(p)
     }
   }
   walk(dir, 0)
@@ -95,6 +131,8 @@ export function formatProfile(s: ProfileSummary, root: string): string {
     ...s.functions.map((f) => `    ${f.pct.toFixed(1).padStart(5)} %  ${String(f.selfMs).padStart(8)} ms  ${f.name}`),
     '  self time by file:',
     ...s.files.map((f) => `    ${f.pct.toFixed(1).padStart(5)} %  ${String(f.selfMs).padStart(8)} ms  ${f.name}`),
+    "  inclusive time of Cairn's functions (core/…):",
+    ...s.cairnInclusive.map((f) => `    ${f.pct.toFixed(1).padStart(5)} %  ${String(f.selfMs).padStart(8)} ms  ${f.name}`),
   ]
   return lines.join('\n')
 }

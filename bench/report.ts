@@ -14,6 +14,7 @@ export interface Ratio {
 
 /** Figures where a ratio above 1 favours Cairn are marked in the keys: ops/s (higher is better), the rest lower is better. */
 const EXTRA_RATIO_KEYS = [
+  'fsyncMeanMs',
   'recoveryMsMedian',
   'newLeaderMsMedian',
   'casSucceededPerS',
@@ -25,6 +26,14 @@ const EXTRA_RATIO_KEYS = [
   'rssAfterLoadMaxMiB',
   'dbSizeMiB',
 ]
+
+/** Results of older runs may carry figures that mean nothing for failover (counters reset by the kills). */
+export function sanitize(r: SeriesResult): SeriesResult {
+  if (r.workload !== 'failover') return r
+  const extra = { ...r.extra }
+  delete extra.fsyncMeanMs
+  return { ...r, fsyncsPerS: Number.NaN, writesPerFsync: Number.NaN, cpuPct: [], extra }
+}
 
 export function ratios(results: SeriesResult[]): Ratio[] {
   const out: Ratio[] = []
@@ -69,6 +78,7 @@ function ms(x: number): string {
 function highlights(r: SeriesResult): string {
   const e = r.extra
   const parts: string[] = []
+  if (e.fsyncMeanMs !== undefined) parts.push(`fsync mean ${ms(e.fsyncMeanMs)} ms`)
   if (e.recoveryMsMedian !== undefined) parts.push(`recovery median ${n(e.recoveryMsMedian)} ms (min ${n(e.recoveryMsMin)}, max ${n(e.recoveryMsMax)}), new leader ${n(e.newLeaderMsMedian)} ms`)
   if (e.casSuccessRatio !== undefined) parts.push(`CAS ok ${n(e.casSucceededPerS)}/s (${n(e.casSuccessRatio * 100, 1)} %)`)
   if (e.sendToDeliveryP99Ms !== undefined) parts.push(`put→delivery p50 ${ms(e.sendToDeliveryP50Ms ?? Number.NaN)} p99 ${ms(e.sendToDeliveryP99Ms)} ms, setup ${n(e.setupMs)} ms, lost ${n(e.lostEvents)}`)
@@ -143,6 +153,8 @@ export function markdownReport(rep: RunReport): string {
     `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}, ${m.etcdVersion}; data dirs under ${m.tmpFs}; load average at start ${m.loadAvgAtStart.map((x) => x.toFixed(2)).join(' ')}.`,
     'Both systems ran one after the other on the same machine, with the same heartbeat/election settings and fsync on; the load generator (bench/, worker threads, keep-alive HTTP/1.1) ran on the same cores. `machine busy cores` in the JSON counts all processes, including ones outside the benchmark.',
   ]
+  const busy = rep.results.map((r) => r.machineBusyCores).filter(Number.isFinite)
+  if (busy.length) lines.push('', `Whole-machine busy cores during the measurement windows (all processes, benchmark included): ${Math.min(...busy).toFixed(2)}–${Math.max(...busy).toFixed(2)} of ${m.cpus}.`)
   if (rep.options.note) lines.push('', `Note: ${rep.options.note}`)
   lines.push('', '## Figures', '', mdTable(HEAD, rep.results.map(row)))
   const q = ratios(rep.results)

@@ -11,6 +11,7 @@ export interface Mark {
   atMs: number
   memberCpuSeconds: number[]
   fsyncs: number[]
+  fsyncSeconds: number[]
   committed: number[]
   selfCpuMicros: number
   machineCpuSeconds: number
@@ -22,6 +23,8 @@ export interface WindowFigures {
   cpuPct: number[]
   /** Per member fsyncs per second (NaN where the metric is absent). */
   fsyncsPerS: number[]
+  /** Mean duration of one WAL fsync (ms) per member. */
+  fsyncMeanMs: number[]
   committedPerS: number[]
   loadgenCpuPct: number
   machineBusyCores: number
@@ -64,6 +67,7 @@ export class Sampler {
       atMs,
       memberCpuSeconds,
       fsyncs: metrics.map((m) => m.get(this.cluster.fsyncMetric) ?? Number.NaN),
+      fsyncSeconds: metrics.map((m) => m.get(this.cluster.fsyncMetric.replace(/_count$/, '_sum')) ?? Number.NaN),
       committed: metrics.map((m) => m.get(this.cluster.committedMetric) ?? Number.NaN),
       selfCpuMicros: selfCpu.user + selfCpu.system,
       machineCpuSeconds: machine,
@@ -78,6 +82,7 @@ export class Sampler {
       rssMiB,
       cpuPct: rate(a.memberCpuSeconds, b.memberCpuSeconds).map((v) => v * 100),
       fsyncsPerS: rate(a.fsyncs, b.fsyncs),
+      fsyncMeanMs: b.fsyncs.map((c, i) => ((b.fsyncSeconds[i]! - a.fsyncSeconds[i]!) * 1000) / (c - a.fsyncs[i]!)),
       committedPerS: rate(a.committed, b.committed),
       loadgenCpuPct: ((b.selfCpuMicros - a.selfCpuMicros) / 1e6 / s) * 100,
       machineBusyCores: (b.machineCpuSeconds - a.machineCpuSeconds) / s,
