@@ -8,6 +8,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import { CairnError, InvalidArgumentError } from '../errors.ts'
 import type { Member } from '../server/member.ts'
+import { v3MembershipPort } from './membership-port.ts'
 import { acquireV2Api } from './v2/index.ts'
 import { attachWatchEndpoints } from './watch-endpoint.ts'
 import { headerOf, routeV3 } from './v3-routes.ts'
@@ -34,7 +35,7 @@ export class HttpError extends Error {
 }
 
 export function createClientServer(opts: ClientApiOptions): Server {
-  const v2 = acquireV2Api(opts) // etcd's v2 API: /v2/keys, /v2/members, /v2/machines, /v2/stats/*
+  const v2 = acquireV2Api({ ...opts, membership: v3MembershipPort(opts.member) }) // etcd's v2 API: /v2/keys, /v2/members, /v2/machines, /v2/stats/*
   const server = createServer((req, res) => {
     if (v2.api.owns(req)) return void v2.api.handle(req, res)
     handle(req, res, opts).catch((e: unknown) => sendError(res, e, opts.logger))

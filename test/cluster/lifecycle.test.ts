@@ -58,6 +58,13 @@ async function addAndStart(c: TestCluster, via: string, learner = false): Promis
   expect(r.status, JSON.stringify(r.body)).toBe(200)
   c.startMember(i)
   await c.waitHealthy(i, 20_000)
+  // A member counts as started once it has published its name and client URLs through the log (as in
+  // etcd); until then the next voter add is refused as "unhealthy cluster".
+  for (let tries = 0; tries < 200; tries++) {
+    const published = (await members(via)).find((m) => m.peerURLs?.includes(c.members[i]!.peerUrl))?.clientURLs?.length
+    if (published) break
+    await sleep(100)
+  }
   return i
 }
 
