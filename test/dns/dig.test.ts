@@ -58,10 +58,18 @@ describe.skipIf(!hasDig)('cairn dns answers dig', () => {
     await put('6.rails.staging.east.skydns.local', { host: '2003::8:1', port: 8080 })
     await put('125.1.0.10.in-addr.arpa', { host: '4.rails.staging.east.skydns.local' })
     await put('long.skydns.local', { text: 'abcdefghij'.repeat(100) })
-    port = await freePort()
-    server = cairnLong(['dns', '--addr', `127.0.0.1:${port}`, '--domain', 'skydns.local.', '--ttl', '300', '--min-ttl', '30'], endpoints)
-    children.push(server.child)
-    await until('the server to load its records', async () => server!.output().stderr, (s) => s.includes('dns: records loaded'), 30_000)
+    // A port free for TCP may still be taken for UDP: try another if the server cannot bind.
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort()
+      const s = cairnLong(['dns', '--addr', `127.0.0.1:${port}`, '--domain', 'skydns.local.', '--ttl', '300', '--min-ttl', '30'], endpoints)
+      children.push(s.child)
+      const out = await until('the server to load its records (or exit)', async () => s.output(), (o) => o.code !== null || o.stderr.includes('dns: records loaded'), 30_000)
+      if (out.code === null) {
+        server = s
+        break
+      }
+      if (attempt >= 3) throw new Error(`cairn dns did not start: ${out.stderr}`)
+    }
   }, 90_000)
 
   afterAll(async () => {
