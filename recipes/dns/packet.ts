@@ -7,7 +7,7 @@ import dnsPacket from 'dns-packet'
 import type { Answer, OptAnswer } from 'dns-packet'
 import { resolve } from './answer.ts'
 import type { AnswerContext, Rcode, Resolution } from './answer.ts'
-import { NAME_WIRE_BYTES_MAX } from './name.ts'
+import { canonical, isSubdomain, NAME_WIRE_BYTES_MAX } from './name.ts'
 
 /** A UDP answer is at most 512 bytes, or the EDNS0 size the client advertises, up to this. */
 export const UDP_PAYLOAD_BYTES_MAX = 4096
@@ -77,9 +77,10 @@ export function handleQuery(buf: Buffer, transport: Transport, ctx: AnswerContex
   if (opt && opt.ednsVersion > 0) return { kind: 'reply', bytes: encode(req, empty('NOERROR'), limit, BADVERS_EXTENDED).bytes, rcode: 'BADVERS', truncated: false }
   if ((flags & OPCODE_MASK) !== 0) return reply(req, empty('NOTIMP'), limit)
   // A name whose labels are not plain text (a dot or invalid UTF-8 inside a label) would not read back
-  // as it came: such names can match no record and are only ever forwarded.
+  // as it came: such names match no record; outside the zone they may still be forwarded (as they came).
   const plain = roundTrips(q.name, req.question.subarray(0, req.question.length - 4))
-  const res = plain ? resolve({ name: q.name, type: q.type, class: q.class ?? 'IN' }, ctx) : ctx.forwarding ? { ...empty('NOERROR'), forward: true } : empty('REFUSED')
+  const outside = !isSubdomain(canonical(q.name), ctx.zone.domain)
+  const res = plain ? resolve({ name: q.name, type: q.type, class: q.class ?? 'IN' }, ctx) : outside && ctx.forwarding ? { ...empty('NOERROR'), forward: true } : empty('REFUSED')
   if (res.forward) return { kind: 'forward', query: buf }
   if (res.chase && ctx.forwarding) {
     const chase = res.chase
