@@ -125,7 +125,7 @@ export function confdCommand(): Command {
       }
       const log = pino({ level: flags.logLevel, base: { name: 'cairn-confd' } }, pino.destination(2))
       const client = new Client({ endpoints: parsed.endpoints, dialTimeoutMs: parsed.dialTimeoutMs, callTimeoutMs: parsed.config.callTimeoutMs })
-      const confd = new Confd(parsed.config, client, log, processDeps(systemClock))
+      const confd = new Confd(parsed.config, client, log, processDeps(systemClock), (text) => process.stdout.write(text))
       const code = await run(confd, parsed.mode, log)
       client.close()
       log.flush?.()

@@ -64,6 +64,8 @@ export class Confd {
     readonly client: Client,
     readonly log: Logger,
     readonly deps: RenderDeps,
+    /** Where --noop shows the diffs for a person (stdout from the CLI). */
+    private readonly show: (text: string) => void = () => undefined,
   ) {}
 
   get clock(): Clock {
@@ -121,7 +123,10 @@ export class Confd {
       if (o.diff.lines.length > 0) fields.diff = o.diff.lines.slice(0, LOG_DIFF_LINES_MAX)
     }
     if (this.config.noop) {
-      if (o.changed) this.log.warn(fields, `noop: ${r.dest} would change; left as is`)
+      if (o.changed) {
+        this.log.warn(fields, `noop: ${r.dest} would change; left as is`)
+        this.show(`--- ${r.dest}\n+++ ${r.dest} (rendered from ${r.name}: ${o.reasons.join(', ')})\n${o.diff.lines.map((l) => l + '\n').join('')}`)
+      }
       else this.log.info(fields, `noop: ${r.dest} in sync`)
       if (o.changed && !this.config.keepStageFile) return
       if (this.config.keepStageFile) this.log.info({ resource: r.name, stage: o.stagePath }, 'keeping staged file')
