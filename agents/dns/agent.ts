@@ -72,7 +72,12 @@ export interface RunningDns {
 
 /** Starts answering (SERVFAIL inside the zone until the records are loaded) and starts loading. */
 export async function startDns(opts: DnsOptions, logger: Logger): Promise<RunningDns> {
-  const client = new Client({ endpoints: opts.endpoints })
+  let client: Client
+  try {
+    client = new Client({ endpoints: opts.endpoints })
+  } catch (e) {
+    throw new RangeError(`--endpoints: ${(e as Error).message}`)
+  }
   const leases = new LeaseLifetimes({
     fetch: async (id) => (await client.lease.timeToLive(id, { timeoutMs: 2000 })).ttl,
     nowMs: () => Date.now(),

@@ -66,6 +66,7 @@ export function dnsCommand(): Command {
       try {
         running = await startDns(opts, log)
       } catch (e) {
+        if (e instanceof RangeError) fail(e.message)
         fail(`cannot listen on ${flags.addr ?? ADDR_DEFAULT}: ${(e as Error).message}`)
       }
       const stop = async () => {
