@@ -47,7 +47,10 @@ export class LeaseLifetimes {
     if (!e || now - e.fetchedAtMs >= this.refreshMs) this.schedule(lease)
     if (!e) return undefined
     if (e.remainingS < 0) return 0
-    return Math.max(0, e.remainingS - (now - e.fetchedAtMs) / 1000)
+    const left = e.remainingS - (now - e.fetchedAtMs) / 1000
+    // Counted past its end since the last lookup: the lease was probably refreshed since (the record is
+    // still there), but how long it has is not known until the lookup just scheduled answers.
+    return left > 0 ? left : undefined
   }
 
   /** Looks a lease up ahead of the first question about it (a record with it was just indexed). */
