@@ -314,7 +314,6 @@ export class Executor {
         return dot
       case 'nil':
         this.errorf('nil is not a command')
-      // eslint-disable-next-line no-fallthrough
       case 'number':
         return this.idealConstant(first)
       case 'string':
@@ -440,9 +439,10 @@ export class Executor {
       case 'dot':
         return this.validateType(dot, t)
       case 'nil':
-        if (t === undefined || t === 'interface {}' || t === 'reflect.Value' || t.startsWith('[]') || t.startsWith('map[') || t.startsWith('*')) return null
+        // For a builtin (reflect.Value), Go passes the zero Value: no value at all.
+        if (t === 'reflect.Value') return undefined
+        if (t === undefined || t === 'interface {}' || t.startsWith('[]') || t.startsWith('map[') || t.startsWith('*')) return null
         this.errorf(`cannot assign nil to ${t}`)
-      // eslint-disable-next-line no-fallthrough
       case 'field':
         return this.validateType(this.evalFieldNode(dot, n, [n], MISSING), t)
       case 'variable':
@@ -464,15 +464,12 @@ export class Executor {
       case 'bool':
         if (n.kind === 'bool') return n.value
         this.errorf(`expected bool; found ${nodeString(n)}`)
-      // eslint-disable-next-line no-fallthrough
       case 'string':
         if (n.kind === 'string') return n.text
         this.errorf(`expected string; found ${nodeString(n)}`)
-      // eslint-disable-next-line no-fallthrough
       case 'int':
         if (n.kind === 'number' && n.isInt) return n.int
         this.errorf(`expected integer; found ${nodeString(n)}`)
-      // eslint-disable-next-line no-fallthrough
       case 'float64':
         if (n.kind === 'number' && n.isFloat) return n.float
         this.errorf(`expected float; found ${nodeString(n)}`)

@@ -260,6 +260,8 @@ describe('cairn confd --watch on a cluster', () => {
       expect(d.client.transport.activeEndpoint).not.toBe(cluster.members[victim]!.clientUrl)
       await write(() => survivors.put('/t7/svc/d', '4'))
       await waitFor('a change after the failover', () => read(c.dest) === 'a=1b\nc=3\nd=4\n')
+      // The client resumed the watches itself (the runner's fallback re-read was not needed).
+      expect(d.entries.filter((e) => e.msg.startsWith('watch '))).toEqual([])
     } finally {
       survivors.close()
       await d.stop()
