@@ -128,7 +128,6 @@ export class Confd {
         this.show(`--- ${r.dest}\n+++ ${r.dest} (rendered from ${r.name}: ${o.reasons.join(', ')})\n${o.diff.lines.map((l) => l + '\n').join('')}`)
       }
       else this.log.info(fields, `noop: ${r.dest} in sync`)
-      if (o.changed && !this.config.keepStageFile) return
       if (this.config.keepStageFile) this.log.info({ resource: r.name, stage: o.stagePath }, 'keeping staged file')
       return
     }
