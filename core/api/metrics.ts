@@ -13,6 +13,7 @@ export interface MetricsSource {
   revision(): number
   dbSizeBytes(): number
   peersConnected(): number
+  peerRoundTrips(): Map<number, number>
 }
 
 export class Metrics {
@@ -58,6 +59,16 @@ export class Metrics {
     gauge('cairn_mvcc_revision', 'Current keyspace revision', () => source.revision())
     gauge('cairn_mvcc_db_total_size_in_bytes', 'Size of the member database on disk', () => source.dbSizeBytes())
     gauge('cairn_network_peers_connected', 'Peers with an open outbound link', () => source.peersConnected())
+    new Gauge({
+      name: 'cairn_network_peer_round_trip_time_seconds',
+      help: 'Round-trip time of the last ping on the link to each peer',
+      labelNames: ['to'],
+      registers: [this.registry],
+      collect() {
+        this.reset()
+        for (const [id, seconds] of source.peerRoundTrips()) this.set({ to: id.toString(16) }, seconds)
+      },
+    })
   }
 
   observeRequest(path: string, seconds: number): void {

@@ -21,11 +21,11 @@ function endpointsOf(cmd: Command): string[] {
   return list.split(',').map((s) => s.trim()).filter(Boolean)
 }
 
-function progress(bytes: number, started: number): void {
+function progress(bytes: number, started: number, what = 'saved'): void {
   if (!process.stderr.isTTY) return
   const mb = bytes / (1024 * 1024)
   const rate = mb / Math.max(0.001, (Date.now() - started) / 1000)
-  process.stderr.write(`\r${mb.toFixed(1)} MiB saved (${rate.toFixed(1)} MiB/s)   `)
+  process.stderr.write(`\r${mb.toFixed(1)} MiB ${what} (${rate.toFixed(1)} MiB/s)   `)
 }
 
 async function save(file: string, endpoints: string[]): Promise<void> {
@@ -125,11 +125,14 @@ export function snapshotCommand(): Command {
           listenPeerUrls: o.initialAdvertisePeerUrls!,
           ...(o.initialCluster ? { initialCluster: o.initialCluster } : {}),
         })
+        const started = Date.now()
         const status = await restoreSnapshotFile({
           file,
           serve,
+          onProgress: (bytes) => progress(bytes, started, 'restored'),
           bootstrap: (db, logStore, registry) => bootstrap(serve, db, logStore, registry),
         })
+        if (process.stderr.isTTY) process.stderr.write('\n')
         process.stdout.write(`restored snapshot (revision ${status.revision}, ${status.keys} keys) into ${serve.dataDir}\n`)
       } catch (e) {
         if (e instanceof ConfigError) fail(e.message)

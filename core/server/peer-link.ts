@@ -9,6 +9,7 @@ export const LINK_QUEUE_FRAMES_MAX = 1024
 export const LINK_QUEUE_BYTES_MAX = 64 * 1024 * 1024
 export const RECONNECT_DELAY_MS_MIN = 50
 export const RECONNECT_DELAY_MS_MAX = 2_000
+export const PING_INTERVAL_MS = 5_000
 
 export interface PeerLinkOptions {
   selfId: string
@@ -32,6 +33,10 @@ export class PeerLink {
   private urlIndex = 0
   private timer: NodeJS.Timeout | undefined
   private wasUp = false
+  private pingTimer: NodeJS.Timeout | undefined
+  private pingSentAt = 0
+  /** Round-trip time of the last WebSocket ping to this peer, in seconds (undefined until measured). */
+  rttSeconds: number | undefined
 
   constructor(private opts: PeerLinkOptions) {
     this.connect()
@@ -66,6 +71,7 @@ export class PeerLink {
   close(): void {
     this.closed = true
     if (this.timer) clearTimeout(this.timer)
+    if (this.pingTimer) clearInterval(this.pingTimer)
     this.ws?.terminate()
     this.queue = []
     this.queueBytes = 0
@@ -99,6 +105,7 @@ export class PeerLink {
     ws.on('open', () => {
       this.connected = true
       this.attempt = 0
+      this.startPings(ws)
       if (!this.wasUp) {
         this.wasUp = true
         this.opts.logger.info({ peer: this.opts.peerId, url }, 'peer link up')
@@ -127,6 +134,21 @@ export class PeerLink {
       this.queueBytes = 0
       this.scheduleReconnect()
     })
+  }
+
+  /** Measures the peer round-trip time with WebSocket pings (a metric, and a liveness hint). */
+  private startPings(ws: WebSocket): void {
+    if (this.pingTimer) clearInterval(this.pingTimer)
+    ws.on('pong', () => {
+      if (this.pingSentAt > 0) this.rttSeconds = (performance.now() - this.pingSentAt) / 1000
+      this.pingSentAt = 0
+    })
+    this.pingTimer = setInterval(() => {
+      if (this.ws !== ws || !this.connected) return
+      this.pingSentAt = performance.now()
+      ws.ping()
+    }, PING_INTERVAL_MS)
+    this.pingTimer.unref?.()
   }
 
   private scheduleReconnect(): void {

@@ -98,6 +98,8 @@ export interface RestoreOptions {
   serve: ServeOptions
   /** Writes the first entries of the new cluster (start.ts's bootstrap). */
   bootstrap: (db: RocksDb, logStore: RocksLogStore, registry: Registry) => Promise<unknown>
+  /** Told how many bytes of the file have been restored so far, and the total. */
+  onProgress?: (bytes: number, total: number) => void
 }
 
 /**
@@ -114,7 +116,15 @@ export async function restoreSnapshotFile(opts: RestoreOptions): Promise<Snapsho
   try {
     const backend = new RocksBackend(db.handle)
     const size = (await stat(opts.file)).size
-    const store = await MvccStore.restore(backend, body(opts.file, size))
+    let done = 0
+    const counted = (async function* () {
+      for await (const chunk of body(opts.file, size)) {
+        done += chunk.byteLength
+        opts.onProgress?.(done, size)
+        yield chunk
+      }
+    })()
+    const store = await MvccStore.restore(backend, counted)
     await store.close()
     // The new cluster's log starts over at index 1: the keyspace must apply its first entries.
     await backend.write([{ type: 'put', key: metaAppliedIndexKey, value: encodeNumber(0) }], { sync: true })

@@ -293,6 +293,7 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
     revision: () => member!.mvcc.currentRevision(),
     dbSizeBytes: () => member!.dbSize().total,
     peersConnected: () => member!.registry.list().filter((m) => m.id !== id && transport.isConnected(m.id)).length,
+    peerRoundTrips: () => transport.roundTrips(),
   })
   const failpoints = activeFailpoints()
   if (failpoints.size > 0) log.warn({ failpoints: [...failpoints] }, 'TEST FAILPOINTS ARE ACTIVE: this member is deliberately broken')

@@ -64,6 +64,13 @@ export class Transport {
     this.links.delete(id)
   }
 
+  /** Last measured round-trip time per connected peer, in seconds. */
+  roundTrips(): Map<NodeId, number> {
+    const out = new Map<NodeId, number>()
+    for (const [id, link] of this.links) if (link.rttSeconds !== undefined) out.set(id, link.rttSeconds)
+    return out
+  }
+
   isConnected(id: NodeId): boolean {
     return this.links.get(id)?.isConnected() ?? false
   }

@@ -28,6 +28,11 @@ describe('cairn serve, 3 members', () => {
     for (let j = 0; j < 3; j++) {
       for (let i = 0; i < 3; i++) expect(await get(cluster.members[j]!.clientUrl, `k${i}`)).toBe(`v${i}`)
     }
+    const metrics = await (await fetch(`${cluster.members[0]!.clientUrl}/metrics`)).text()
+    expect(metrics).toMatch(/^cairn_server_has_leader 1$/m)
+    expect(Number(/^cairn_disk_wal_fsync_duration_seconds_count (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0)
+    expect(metrics).toMatch(/^cairn_network_peers_connected 2$/m)
+    expect(metrics).toMatch(/^cairn_http_request_duration_seconds_count\{path="\/v3\/kv\/put"\} \d+$/m)
   })
 
   it('a watch on a follower sees every write in order', async () => {
