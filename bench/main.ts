@@ -98,7 +98,7 @@ async function startCluster(opts: BenchOptions, workload: Exclude<WorkloadName, 
 
 /** Runs one workload on one system (in a fresh cluster, or the shared one of a smoke run). */
 async function runOn(opts: BenchOptions, workload: Exclude<WorkloadName, 'ceiling'>, system: SystemName, state: RunState, rep: RunReport): Promise<void> {
-  const wantV2 = workload === 'put' && !opts.smoke && (system === 'cairn' || state.cairnV2 !== false)
+  const wantV2 = workload === 'put' && opts.v2 && !opts.smoke && (system === 'cairn' || state.cairnV2 !== false)
   const profDir = opts.cpuProf && system === 'cairn' ? join(opts.outDir, 'profiles', state.stamp, workload) : undefined
   if (profDir) mkdirSync(profDir, { recursive: true })
   const share = opts.smoke && !profDir
@@ -130,6 +130,8 @@ async function runOn(opts: BenchOptions, workload: Exclude<WorkloadName, 'ceilin
     }
   }
   if (profDir) {
+    const leaders = [...new Set(rep.results.filter((r) => r.workload === workload && r.system === system).map((r) => `m${r.leader + 1}`))]
+    progress.say(`CPU profiles (leader during the series: ${leaders.join(', ')}):`)
     for (const f of findProfiles(profDir)) progress.say(formatProfile(summarizeProfile(f, ROOT), ROOT))
   }
 }
@@ -149,8 +151,13 @@ async function main(): Promise<number> {
     return 0
   }
   if ('render' in parsed) {
-    const rep = JSON.parse(readFileSync(parsed.render, 'utf8')) as RunReport
-    rep.results = rep.results.map(sanitize)
+    // several files (comma-separated) are merged into one report: the first gives machine and options
+    const reps = parsed.render.split(',').map((f) => JSON.parse(readFileSync(f.trim(), 'utf8')) as RunReport)
+    const rep = reps[0]!
+    rep.results = reps.flatMap((r) => r.results).map(sanitize)
+    rep.skipped = reps.flatMap((r) => r.skipped)
+    rep.failures = reps.flatMap((r) => r.failures)
+    rep.command = reps.map((r) => `\`${r.command}\` (${r.startedAt} → ${r.finishedAt})`).join(', then ')
     process.stdout.write(terminalReport(rep) + '\n')
     if (parsed.record) {
       const path = join(ROOT, 'docs/bench-results.md')

@@ -30,6 +30,7 @@ export function usage(): string {
   --repeat N          run each workload N times alternating systems; report the median run (default 1)
   --smoke             every workload but ceiling against Cairn alone, short; exit 1 on any error
   --full              the full comparison sizes (put 1,16,64,256 clients; 5 failover rounds; 1M keys)
+  --no-v2             skip the put workload's v2 series
   --cpu-prof          write V8 CPU profiles of Cairn's members and print their hot spots
   --profile-summary D print the hot spots of the .cpuprofile files under D and exit
   --record            also write docs/bench-results.md (overwrites it)
@@ -77,6 +78,7 @@ export function parseOptions(argv: string[]): BenchOptions | { profileSummary: s
         'profile-summary': { type: 'string' },
         render: { type: 'string' },
         record: { type: 'boolean' },
+        'no-v2': { type: 'boolean' },
         note: { type: 'string' },
         out: { type: 'string' },
         budget: { type: 'string' },
@@ -149,6 +151,7 @@ export function parseOptions(argv: string[]): BenchOptions | { profileSummary: s
     repeat: Math.floor(numbers.repeat ?? 1),
     full,
     cpuProf: v['cpu-prof'] === true,
+    v2: v['no-v2'] !== true,
     record: v.record === true,
     note: v.note ?? '',
     outDir: v.out ?? join(ROOT, 'bench/results'),

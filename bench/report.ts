@@ -148,7 +148,7 @@ export function markdownReport(rep: RunReport): string {
   const lines = [
     `# Benchmark results: Cairn and etcd`,
     '',
-    `Run ${rep.startedAt} → ${rep.finishedAt} with \`${rep.command}\`.`,
+    rep.command.startsWith('`') ? `Runs: ${rep.command}.` : `Run ${rep.startedAt} → ${rep.finishedAt} with \`${rep.command}\`.`,
     '',
     `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}, ${m.etcdVersion}; data dirs under ${m.tmpFs}; load average at start ${m.loadAvgAtStart.map((x) => x.toFixed(2)).join(' ')}.`,
     'Both systems ran one after the other on the same machine, with the same heartbeat/election settings and fsync on; the load generator (bench/, worker threads, keep-alive HTTP/1.1) ran on the same cores. `machine busy cores` in the JSON counts all processes, including ones outside the benchmark.',

@@ -29,6 +29,8 @@ export interface BenchOptions {
   repeat: number
   full: boolean
   cpuProf: boolean
+  /** Run the put workload's v2 series when Cairn serves /v2/keys. */
+  v2: boolean
   record: boolean
   note: string
   outDir: string
