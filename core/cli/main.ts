@@ -44,6 +44,15 @@ if (listing || words.includes('confd')) {
 } else {
   program.addCommand(new Command('confd').description('render files from templates and keys; reload services (confd-compatible)'))
 }
+if (listing || words.includes('lock') || words.includes('rebootd')) {
+  const { lockCommand } = await import('../../agents/rebootd/lockctl.ts')
+  const { rebootdCommand } = await import('../../agents/rebootd/cli.ts')
+  program.addCommand(lockCommand())
+  program.addCommand(rebootdCommand())
+} else {
+  program.addCommand(new Command('lock').description('the reboot semaphore (locksmithctl) and running a command under a lock'))
+  program.addCommand(new Command('rebootd').description('reboot this machine when needed, at most N at a time (locksmithd)'))
+}
 
 // Parse errors as etcdctl reports them: one `Error: …` line.
 function etcdctlErrors(cmd: Command): void {
