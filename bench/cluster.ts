@@ -258,6 +258,10 @@ export class BenchCluster {
     return this.cfg.system === 'cairn' ? 'cairn_server_proposals_committed_total' : 'etcd_server_proposals_committed_total'
   }
 
+  get leaderChangesMetric(): string {
+    return this.cfg.system === 'cairn' ? 'cairn_server_leader_changes_seen_total' : 'etcd_server_leader_changes_seen_total'
+  }
+
   async supportsV2(): Promise<boolean> {
     try {
       const r = await getText(this.members[0]!.clientUrl, '/v2/keys/?quorum=false', 2000)

@@ -72,6 +72,16 @@ function saveAndPrint(rep: RunReport, label: string): void {
   }
 }
 
+/** Keeps each member's stderr (JSON log lines, warn and above) for diagnosing what a run showed. */
+function saveMemberLogs(cluster: BenchCluster, dir: string, label: string): void {
+  try {
+    mkdirSync(dir, { recursive: true })
+    for (const m of cluster.members) writeFileSync(join(dir, `${label}-${m.name}.log`), m.child?.stderrTail() ?? '')
+  } catch (e) {
+    progress.say(`  could not save member logs: ${(e as Error).message}`)
+  }
+}
+
 interface RunState {
   cairnV2: boolean | undefined
   /** Smoke runs share one cluster across workloads (a fresh one after a failure). */
@@ -124,6 +134,7 @@ async function runOn(opts: BenchOptions, workload: Exclude<WorkloadName, 'ceilin
     failed = false
   } finally {
     progress.end()
+    saveMemberLogs(cluster, join(opts.outDir, 'logs', state.stamp), `${system}-${workload}`)
     if (!share || failed) {
       await cluster.stop()
       if (share) state.shared = undefined
@@ -136,39 +147,25 @@ async function runOn(opts: BenchOptions, workload: Exclude<WorkloadName, 'ceilin
   }
 }
 
-async function main(): Promise<number> {
-  const parsed = parseOptions(process.argv.slice(2))
-  if (parsed === 'help') {
-    process.stdout.write(usage())
-    return 0
+/** `--render`: prints (and with --record writes) the report of earlier runs' JSON, merged. */
+function renderRuns(files: string, record: boolean): void {
+  // the first file gives machine and options
+  const reps = files.split(',').map((f) => JSON.parse(readFileSync(f.trim(), 'utf8')) as RunReport)
+  const rep = reps[0]!
+  rep.results = reps.flatMap((r) => r.results).map(sanitize)
+  rep.skipped = reps.flatMap((r) => r.skipped)
+  rep.failures = reps.flatMap((r) => r.failures)
+  rep.command = reps.map((r) => `\`${r.command}\` (${r.startedAt} → ${r.finishedAt})`).join(', then ')
+  process.stdout.write(terminalReport(rep) + '\n')
+  if (record) {
+    const path = join(ROOT, 'docs/bench-results.md')
+    writeFileSync(path, markdownReport(rep))
+    process.stdout.write(`recorded: ${path}\n`)
   }
-  if (typeof parsed === 'string') {
-    process.stderr.write(`Error: ${parsed}\n`)
-    return 2
-  }
-  if ('profileSummary' in parsed) {
-    for (const f of findProfiles(parsed.profileSummary)) process.stdout.write(formatProfile(summarizeProfile(f, ROOT), ROOT) + '\n')
-    return 0
-  }
-  if ('render' in parsed) {
-    // several files (comma-separated) are merged into one report: the first gives machine and options
-    const reps = parsed.render.split(',').map((f) => JSON.parse(readFileSync(f.trim(), 'utf8')) as RunReport)
-    const rep = reps[0]!
-    rep.results = reps.flatMap((r) => r.results).map(sanitize)
-    rep.skipped = reps.flatMap((r) => r.skipped)
-    rep.failures = reps.flatMap((r) => r.failures)
-    rep.command = reps.map((r) => `\`${r.command}\` (${r.startedAt} → ${r.finishedAt})`).join(', then ')
-    process.stdout.write(terminalReport(rep) + '\n')
-    if (parsed.record) {
-      const path = join(ROOT, 'docs/bench-results.md')
-      writeFileSync(path, markdownReport(rep))
-      process.stdout.write(`recorded: ${path}\n`)
-    }
-    return 0
-  }
-  const opts = parsed
-  const etcd = etcdVersion()
-  const rep: RunReport = {
+}
+
+function newReport(opts: BenchOptions, etcd: string | undefined): RunReport {
+  return {
     startedAt: new Date().toISOString(),
     finishedAt: '',
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
@@ -187,6 +184,53 @@ async function main(): Promise<number> {
     skipped: [],
     failures: [],
   }
+}
+
+/** Every workload on every system, `repeat` times; a failure is recorded and the run goes on. */
+async function runPlan(opts: BenchOptions, rep: RunReport): Promise<void> {
+  const state: RunState = { cairnV2: undefined, shared: undefined, stamp: rep.startedAt.replace(/[:.]/g, '-') }
+  for (let round = 1; round <= opts.repeat; round++) {
+    if (opts.repeat > 1) progress.say(`— repetition ${round} of ${opts.repeat}`)
+    for (const workload of opts.workloads) {
+      if (workload === 'ceiling') {
+        if (round === 1) await ceilingWorkload(opts, progress).then((r) => rep.results.push(...r), (e: Error) => rep.failures.push(`ceiling: ${e.message}`))
+        continue
+      }
+      for (const system of opts.systems) {
+        try {
+          await runOn(opts, workload, system, state, rep)
+        } catch (e) {
+          rep.failures.push(`${workload} on ${system}: ${(e as Error).message.slice(0, 2000)}`)
+          progress.say(`  FAILED: ${(e as Error).message.slice(0, 500)}`)
+        }
+      }
+    }
+  }
+  if (state.shared) await state.shared.stop()
+  if (opts.repeat > 1) rep.results = medianOfRepeats(rep.results)
+}
+
+async function main(): Promise<number> {
+  const parsed = parseOptions(process.argv.slice(2))
+  if (parsed === 'help') {
+    process.stdout.write(usage())
+    return 0
+  }
+  if (typeof parsed === 'string') {
+    process.stderr.write(`Error: ${parsed}\n`)
+    return 2
+  }
+  if ('profileSummary' in parsed) {
+    for (const f of findProfiles(parsed.profileSummary)) process.stdout.write(formatProfile(summarizeProfile(f, ROOT), ROOT) + '\n')
+    return 0
+  }
+  if ('render' in parsed) {
+    renderRuns(parsed.render, parsed.record)
+    return 0
+  }
+  const opts = parsed
+  const etcd = etcdVersion()
+  const rep = newReport(opts, etcd)
   report = rep
   if (!etcd && opts.systems.includes('etcd')) {
     opts.systems = opts.systems.filter((s) => s !== 'etcd')
@@ -199,30 +243,7 @@ async function main(): Promise<number> {
     abort(3)
   }, budgetS * 1000)
   progress.say(`bench: ${opts.workloads.join(', ')} on ${opts.systems.join(' and ')}, ${opts.members} member(s), budget ${budgetS} s`)
-  const state: RunState = { cairnV2: undefined, shared: undefined, stamp: rep.startedAt.replace(/[:.]/g, '-') }
-  for (let round = 1; round <= opts.repeat; round++) {
-    if (opts.repeat > 1) progress.say(`— repetition ${round} of ${opts.repeat}`)
-    for (const workload of opts.workloads) {
-      try {
-        if (workload === 'ceiling') {
-          if (round === 1) rep.results.push(...(await ceilingWorkload(opts, progress)))
-          continue
-        }
-        for (const system of opts.systems) {
-          try {
-            await runOn(opts, workload, system, state, rep)
-          } catch (e) {
-            rep.failures.push(`${workload} on ${system}: ${(e as Error).message.slice(0, 2000)}`)
-            progress.say(`  FAILED: ${(e as Error).message.slice(0, 500)}`)
-          }
-        }
-      } catch (e) {
-        rep.failures.push(`${workload}: ${(e as Error).message.slice(0, 2000)}`)
-      }
-    }
-  }
-  if (state.shared) await state.shared.stop()
-  if (opts.repeat > 1) rep.results = medianOfRepeats(rep.results)
+  await runPlan(opts, rep)
   clearTimeout(watchdog)
   finished = true
   saveAndPrint(rep, opts.smoke ? 'smoke' : opts.workloads.join('-'))

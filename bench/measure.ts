@@ -72,6 +72,7 @@ export function applyWindow(r: SeriesResult, w: WindowFigures, leader: number): 
   r.writesPerFsync = fs > 0 ? Math.round((committed / fs) * 100) / 100 : Number.NaN
   const fsyncMs = w.fsyncMeanMs[leader] ?? Number.NaN
   if (Number.isFinite(fsyncMs) && fsyncMs >= 0) r.extra.fsyncMeanMs = Math.round(fsyncMs * 100) / 100
+  if (w.leaderChanges > 0) r.extra.leaderChanges = w.leaderChanges
   r.loadgen.cpuPct = Math.round(w.loadgenCpuPct)
   r.machineBusyCores = Math.round(w.machineBusyCores * 100) / 100
 }

@@ -49,44 +49,43 @@ function positive(name: string, v: number | undefined): string | undefined {
   return Number.isFinite(v) && v > 0 ? undefined : `--${name} must be a positive number, got ${v}`
 }
 
-export function parseOptions(argv: string[]): BenchOptions | { profileSummary: string } | { render: string; record: boolean } | 'help' | string {
+const ARGS = {
+  workload: { type: 'string' },
+  system: { type: 'string' },
+  members: { type: 'string' },
+  clients: { type: 'string' },
+  duration: { type: 'string' },
+  warmup: { type: 'string' },
+  threads: { type: 'string' },
+  watchers: { type: 'string' },
+  rounds: { type: 'string' },
+  keys: { type: 'string' },
+  'key-space': { type: 'string' },
+  'value-bytes': { type: 'string' },
+  heartbeat: { type: 'string' },
+  election: { type: 'string' },
+  'snapshot-count': { type: 'string' },
+  timeout: { type: 'string' },
+  smoke: { type: 'boolean' },
+  repeat: { type: 'string' },
+  full: { type: 'boolean' },
+  'cpu-prof': { type: 'boolean' },
+  'profile-summary': { type: 'string' },
+  render: { type: 'string' },
+  record: { type: 'boolean' },
+  'no-v2': { type: 'boolean' },
+  note: { type: 'string' },
+  out: { type: 'string' },
+  budget: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const
+
+type Parsed = BenchOptions | { profileSummary: string } | { render: string; record: boolean } | 'help' | string
+
+export function parseOptions(argv: string[]): Parsed {
   let parsed
   try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        workload: { type: 'string' },
-        system: { type: 'string' },
-        members: { type: 'string' },
-        clients: { type: 'string' },
-        duration: { type: 'string' },
-        warmup: { type: 'string' },
-        threads: { type: 'string' },
-        watchers: { type: 'string' },
-        rounds: { type: 'string' },
-        keys: { type: 'string' },
-        'key-space': { type: 'string' },
-        'value-bytes': { type: 'string' },
-        heartbeat: { type: 'string' },
-        election: { type: 'string' },
-        'snapshot-count': { type: 'string' },
-        timeout: { type: 'string' },
-        smoke: { type: 'boolean' },
-        repeat: { type: 'string' },
-        full: { type: 'boolean' },
-        'cpu-prof': { type: 'boolean' },
-        'profile-summary': { type: 'string' },
-        render: { type: 'string' },
-        record: { type: 'boolean' },
-        'no-v2': { type: 'boolean' },
-        note: { type: 'string' },
-        out: { type: 'string' },
-        budget: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    })
+    parsed = parseArgs({ args: argv, options: ARGS, strict: true, allowPositionals: false })
   } catch (e) {
     return `${(e as Error).message}\n${usage()}`
   }
@@ -102,62 +101,59 @@ export function parseOptions(argv: string[]): BenchOptions | { profileSummary: s
   if (unknown) return `unknown workload ${JSON.stringify(unknown)}; expected ${WORKLOADS.join(', ')} or all`
   const sys = v.system ?? (smoke ? 'cairn' : 'both')
   if (!['cairn', 'etcd', 'both'].includes(sys)) return `--system must be cairn, etcd or both, got ${JSON.stringify(sys)}`
-  const systems: SystemName[] = sys === 'both' ? ['cairn', 'etcd'] : [sys as SystemName]
-  const num = (s: string | undefined) => (s === undefined ? undefined : Number(s))
-  const members = num(v.members) ?? 3
+  const members = v.members === undefined ? 3 : Number(v.members)
   if (![1, 3, 5].includes(members)) return `--members must be 1, 3 or 5, got ${v.members}`
   const clients = list(v.clients)
   const watchers = list(v.watchers)
   for (const [name, xs] of [['clients', clients], ['watchers', watchers]] as const) {
     if (xs && xs.some((x) => !Number.isInteger(x) || x <= 0 || x > 100_000)) return `--${name} must be positive integers (at most 100000), got ${xs.join(',')}`
   }
-  const numbers = {
-    duration: num(v.duration),
-    warmup: num(v.warmup),
-    threads: num(v.threads),
-    rounds: num(v.rounds),
-    keys: num(v.keys),
-    'key-space': num(v['key-space']),
-    'value-bytes': num(v['value-bytes']),
-    heartbeat: num(v.heartbeat),
-    election: num(v.election),
-    'snapshot-count': num(v['snapshot-count']),
-    timeout: num(v.timeout),
-    budget: num(v.budget),
-    repeat: num(v.repeat),
-  }
-  for (const [k, x] of Object.entries(numbers)) {
-    const err = k === 'warmup' && x === 0 ? undefined : positive(k, x)
-    if (err) return err
-  }
-  const opts: BenchOptions = {
+  const x = numbers(v)
+  if (typeof x === 'string') return x
+  return {
     workloads,
-    systems: smoke && v.system === undefined ? ['cairn'] : systems,
+    systems: sys === 'both' ? ['cairn', 'etcd'] : [sys as SystemName],
     members,
     clients,
-    durationS: numbers.duration ?? (smoke ? 4 : 10),
-    warmupS: numbers.warmup ?? (smoke ? 0.5 : 1),
-    threads: Math.floor(numbers.threads ?? 1),
-    heartbeatMs: numbers.heartbeat ?? 100,
-    electionMs: numbers.election ?? 1000,
-    snapshotCount: numbers['snapshot-count'] ?? 10_000,
-    timeoutMs: numbers.timeout ?? 10_000,
+    durationS: x.duration ?? (smoke ? 4 : 10),
+    warmupS: x.warmup ?? (smoke ? 0.5 : 1),
+    threads: Math.floor(x.threads ?? 1),
+    heartbeatMs: x.heartbeat ?? 100,
+    electionMs: x.election ?? 1000,
+    snapshotCount: x['snapshot-count'] ?? 10_000,
+    timeoutMs: x.timeout ?? 10_000,
     watchers,
-    failoverRounds: numbers.rounds ?? (full ? 5 : 3),
-    scaleKeys: numbers.keys ?? (full ? 1_000_000 : 50_000),
-    keySpace: numbers['key-space'] ?? 100_000,
-    valueBytes: numbers['value-bytes'] ?? 256,
+    failoverRounds: x.rounds ?? (full ? 5 : 3),
+    scaleKeys: x.keys ?? (full ? 1_000_000 : 50_000),
+    keySpace: x['key-space'] ?? 100_000,
+    valueBytes: x['value-bytes'] ?? 256,
     smoke,
-    repeat: Math.floor(numbers.repeat ?? 1),
+    repeat: Math.floor(x.repeat ?? 1),
     full,
     cpuProf: v['cpu-prof'] === true,
     v2: v['no-v2'] !== true,
     record: v.record === true,
     note: v.note ?? '',
     outDir: v.out ?? join(ROOT, 'bench/results'),
-    budgetS: numbers.budget,
+    budgetS: x.budget,
   }
-  return opts
+}
+
+const NUMERIC = ['duration', 'warmup', 'threads', 'rounds', 'keys', 'key-space', 'value-bytes', 'heartbeat', 'election', 'snapshot-count', 'timeout', 'budget', 'repeat'] as const
+type Numeric = (typeof NUMERIC)[number]
+
+/** The numeric options, each positive (a warm-up may be 0); an error message otherwise. */
+function numbers(v: Partial<Record<string, string | boolean>>): Partial<Record<Numeric, number>> | string {
+  const out: Partial<Record<Numeric, number>> = {}
+  for (const k of NUMERIC) {
+    const raw = v[k]
+    if (typeof raw !== 'string') continue
+    const n = Number(raw)
+    const err = k === 'warmup' && n === 0 ? undefined : positive(k, n)
+    if (err) return err
+    out[k] = n
+  }
+  return out
 }
 
 const CLUSTER_START_S = 40 // worst case, with a retry

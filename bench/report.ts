@@ -79,6 +79,8 @@ function highlights(r: SeriesResult): string {
   const e = r.extra
   const parts: string[] = []
   if (e.fsyncMeanMs !== undefined) parts.push(`fsync mean ${ms(e.fsyncMeanMs)} ms`)
+  if (e.leaderChanges !== undefined) parts.push(`LEADER CHANGES ${n(e.leaderChanges)}`)
+  if (e.loadRetries !== undefined) parts.push(`txns retried ${n(e.loadRetries)}`)
   if (e.recoveryMsMedian !== undefined) parts.push(`recovery median ${n(e.recoveryMsMedian)} ms (min ${n(e.recoveryMsMin)}, max ${n(e.recoveryMsMax)}), new leader ${n(e.newLeaderMsMedian)} ms`)
   if (e.casSuccessRatio !== undefined) parts.push(`CAS ok ${n(e.casSucceededPerS)}/s (${n(e.casSuccessRatio * 100, 1)} %)`)
   if (e.sendToDeliveryP99Ms !== undefined) parts.push(`put→delivery p50 ${ms(e.sendToDeliveryP50Ms ?? Number.NaN)} p99 ${ms(e.sendToDeliveryP99Ms)} ms, setup ${n(e.setupMs)} ms, lost ${n(e.lostEvents)}`)

@@ -13,6 +13,7 @@ export interface Mark {
   fsyncs: number[]
   fsyncSeconds: number[]
   committed: number[]
+  leaderChanges: number[]
   selfCpuMicros: number
   machineCpuSeconds: number
 }
@@ -26,6 +27,8 @@ export interface WindowFigures {
   /** Mean duration of one WAL fsync (ms) per member. */
   fsyncMeanMs: number[]
   committedPerS: number[]
+  /** Most leader changes any member saw during the window (NaN if not exported). */
+  leaderChanges: number
   loadgenCpuPct: number
   machineBusyCores: number
 }
@@ -69,6 +72,7 @@ export class Sampler {
       fsyncs: metrics.map((m) => m.get(this.cluster.fsyncMetric) ?? Number.NaN),
       fsyncSeconds: metrics.map((m) => m.get(this.cluster.fsyncMetric.replace(/_count$/, '_sum')) ?? Number.NaN),
       committed: metrics.map((m) => m.get(this.cluster.committedMetric) ?? Number.NaN),
+      leaderChanges: metrics.map((m) => m.get(this.cluster.leaderChangesMetric) ?? Number.NaN),
       selfCpuMicros: selfCpu.user + selfCpu.system,
       machineCpuSeconds: machine,
     }
@@ -84,8 +88,14 @@ export class Sampler {
       fsyncsPerS: rate(a.fsyncs, b.fsyncs),
       fsyncMeanMs: b.fsyncs.map((c, i) => ((b.fsyncSeconds[i]! - a.fsyncSeconds[i]!) * 1000) / (c - a.fsyncs[i]!)),
       committedPerS: rate(a.committed, b.committed),
+      leaderChanges: maxFinite(b.leaderChanges.map((v, i) => v - a.leaderChanges[i]!)),
       loadgenCpuPct: ((b.selfCpuMicros - a.selfCpuMicros) / 1e6 / s) * 100,
       machineBusyCores: (b.machineCpuSeconds - a.machineCpuSeconds) / s,
     }
   }
+}
+
+function maxFinite(xs: number[]): number {
+  const f = xs.filter(Number.isFinite)
+  return f.length ? Math.max(...f) : Number.NaN
 }

@@ -26,11 +26,11 @@ const RECOVERY_TIMEOUT_MS = 30_000
 const TERM = /"raft_term":"(\d+)"/
 
 export async function failoverWorkload(ctx: RunContext): Promise<SeriesResult[]> {
-  const { cluster, opts, progress } = ctx
+  const { cluster, opts } = ctx
+  const result = emptySeries(ctx, 'failover', 'kill -9 leader', WRITERS)
   if (cluster.members.length < 3) {
-    const r = emptySeries(ctx, 'failover', 'kill -9 leader', WRITERS)
-    r.notes.push('skipped: failover needs at least 3 members')
-    return [r]
+    result.notes.push('skipped: failover needs at least 3 members')
+    return [result]
   }
   const rounds = opts.smoke ? 1 : opts.failoverRounds
   const recoveries: number[] = []
@@ -38,9 +38,6 @@ export async function failoverWorkload(ctx: RunContext): Promise<SeriesResult[]>
   const latencies = new Histogram()
   let ok = 0
   let failed = 0
-  const errorCounts: Record<string, number> = {}
-  const errorSamples: string[] = []
-  const result = emptySeries(ctx, 'failover', 'kill -9 leader', WRITERS)
   const sampler = new Sampler(cluster)
   sampler.startRss()
   const a = await sampler.mark()
@@ -48,47 +45,25 @@ export async function failoverWorkload(ctx: RunContext): Promise<SeriesResult[]>
   const started = Date.now()
   for (let round = 1; round <= rounds; round++) {
     leader = await cluster.leaderIndex()
-    const oldTerm = (await cluster.status(leader))?.raftTerm ?? 0
-    const followers = cluster.members.map((m, i) => ({ url: m.clientUrl, i })).filter((x) => x.i !== leader)
-    const load = startWriteLoad(followers.map((f) => f.url), opts.valueBytes, opts.timeoutMs)
-    progress.begin(`failover round ${round}/${rounds} · ${cluster.system}`, (STEADY_BEFORE_KILL_MS + AFTER_RECOVERY_MS) / 1000 + 2, () => `acked ${load.acked()} failed ${load.failed()}`)
-    try {
-      await sleep(STEADY_BEFORE_KILL_MS)
-      const killedAt = performance.timeOrigin + performance.now()
-      load.markKill(oldTerm, killedAt)
-      await cluster.kill(leader, 'SIGKILL')
-      const newLeader = (async () => {
-        await cluster.leaderIndex(RECOVERY_TIMEOUT_MS, leader)
-        return performance.timeOrigin + performance.now() - killedAt
-      })()
-      const recovered = await load.recovered(RECOVERY_TIMEOUT_MS)
-      if (recovered === undefined) throw new Error(`${cluster.system}: writes did not succeed within ${RECOVERY_TIMEOUT_MS} ms of killing the leader`)
-      recoveries.push(recovered)
-      newLeaderTimes.push(await newLeader)
-      await sleep(AFTER_RECOVERY_MS)
-    } finally {
-      const s = await load.stop()
-      progress.end()
-      latencies.merge(s.hist)
-      ok += s.acked
-      failed += s.failed
-      for (const [k, v] of Object.entries(s.errorCounts)) errorCounts[k] = (errorCounts[k] ?? 0) + v
-      errorSamples.push(...s.errorSamples.slice(0, 5 - errorSamples.length))
-    }
-    progress.say(`  failover round ${round}: writes again after ${recoveries.at(-1)!.toFixed(0)} ms (new leader seen after ${newLeaderTimes.at(-1)!.toFixed(0)} ms)`)
+    const r = await failoverRound(ctx, leader, `failover round ${round}/${rounds} · ${cluster.system}`)
+    latencies.merge(r.load.hist)
+    ok += r.load.acked
+    failed += r.load.failed
+    for (const [k, v] of Object.entries(r.load.errorCounts)) result.errorCounts[k] = (result.errorCounts[k] ?? 0) + v
+    result.errorSamples.push(...r.load.errorSamples.slice(0, 5 - result.errorSamples.length))
+    if (r.recoveredMs === undefined) throw new Error(`${cluster.system}: writes did not succeed within ${RECOVERY_TIMEOUT_MS} ms of killing the leader`)
+    recoveries.push(r.recoveredMs)
+    newLeaderTimes.push(r.newLeaderMs)
+    ctx.progress.say(`  failover round ${round}: writes again after ${r.recoveredMs.toFixed(0)} ms (new leader seen after ${r.newLeaderMs.toFixed(0)} ms)`)
     await cluster.restart(leader)
     await sleep(1000) // let the restarted member catch up before the next round
   }
   const b = await sampler.mark()
-  const rss = sampler.stopRss()
   const seconds = (Date.now() - started) / 1000
   result.durationS = Math.round(seconds)
   result.ops = ok
   // requests cut off by the kill are the event being measured, not errors of the harness
-  result.errors = 0
   result.extra.writesFailedDuringFailover = failed
-  result.errorCounts = errorCounts
-  result.errorSamples = errorSamples
   result.opsPerS = Math.round((ok / seconds) * 10) / 10
   result.latencyMs = summarize(latencies)
   result.extra.recoveryMsMedian = Math.round(median(recoveries))
@@ -97,15 +72,46 @@ export async function failoverWorkload(ctx: RunContext): Promise<SeriesResult[]>
   result.extra.newLeaderMsMedian = Math.round(median(newLeaderTimes))
   result.extra.rounds = rounds
   result.extra.electionTimeoutMs = opts.electionMs
-  applyWindow(result, Sampler.between(a, b, rss), leader)
+  applyWindow(result, Sampler.between(a, b, sampler.stopRss()), leader)
   // members were killed and restarted inside the window: their counters and CPU restarted with them
   result.fsyncsPerS = Number.NaN
   result.writesPerFsync = Number.NaN
   result.cpuPct = []
   delete result.extra.fsyncMeanMs
+  delete result.extra.leaderChanges // the kills are the point
   result.notes.push(`recoveries ms: ${recoveries.map((x) => Math.round(x)).join(', ')}`)
   result.notes.push('ops/s and latency: the background writers over the whole run, kills and restarts included')
   return [result]
+}
+
+/** One kill under load: ms until writes succeed again (undefined: not within the timeout). */
+async function failoverRound(ctx: RunContext, leader: number, label: string) {
+  const { cluster, opts, progress } = ctx
+  const oldTerm = (await cluster.status(leader))?.raftTerm ?? 0
+  const followers = cluster.members.filter((_, i) => i !== leader).map((m) => m.clientUrl)
+  const load = startWriteLoad(followers, opts.valueBytes, opts.timeoutMs)
+  progress.begin(label, (STEADY_BEFORE_KILL_MS + AFTER_RECOVERY_MS) / 1000 + 2, () => `acked ${load.acked()} failed ${load.failed()}`)
+  let recoveredMs: number | undefined
+  let newLeaderMs = Number.NaN
+  try {
+    await sleep(STEADY_BEFORE_KILL_MS)
+    const killedAt = performance.timeOrigin + performance.now()
+    load.markKill(oldTerm, killedAt)
+    await cluster.kill(leader, 'SIGKILL')
+    const newLeader = cluster.leaderIndex(RECOVERY_TIMEOUT_MS, leader).then(
+      () => performance.timeOrigin + performance.now() - killedAt,
+      () => Number.NaN,
+    )
+    recoveredMs = await load.recovered(RECOVERY_TIMEOUT_MS)
+    newLeaderMs = await newLeader
+    if (recoveredMs !== undefined) await sleep(AFTER_RECOVERY_MS)
+  } catch (e) {
+    progress.end()
+    await load.stop()
+    throw e
+  }
+  progress.end()
+  return { recoveredMs, newLeaderMs, load: await load.stop() }
 }
 
 export function median(xs: number[]): number {

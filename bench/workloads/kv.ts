@@ -15,11 +15,37 @@ export function clientCounts(ctx: RunContext, fallback: number[]): number[] {
   return fallback
 }
 
-/** Writes `count` keys of a family through txns of up to 100 puts, `parallel` txns at a time. */
-export async function loadKeys(url: string, family: string, count: number, valueBytes: number, parallel = 1, onProgress?: (done: number) => void): Promise<void> {
+const LOAD_RETRY_MS_MAX = 30_000
+
+export interface LoadStats {
+  /** Txns that had to be sent again (no leader, timeout …), and a few of the answers. */
+  retries: number
+  retrySamples: string[]
+}
+
+/**
+ * Writes `count` keys of a family through txns of up to 100 puts, `parallel` txns at a time. A txn
+ * refused for want of a leader is sent again with backoff for up to 30 s (puts are idempotent here);
+ * the retries are counted, since a leader lost under load is itself a finding.
+ */
+export async function loadKeys(url: string, family: string, count: number, valueBytes: number, parallel = 1, onProgress?: (done: number) => void): Promise<LoadStats> {
   const value = randomValueB64(valueBytes)
+  const stats: LoadStats = { retries: 0, retrySamples: [] }
   let next = 0
   let done = 0
+  const sendBatch = async (success: unknown[]) => {
+    const deadline = Date.now() + LOAD_RETRY_MS_MAX
+    // bounded by the deadline; the backoff doubles up to 1 s
+    for (let backoffMs = 100; ; backoffMs = Math.min(1000, backoffMs * 2)) {
+      const r = await postJson(url, '/v3/kv/txn', { success }, 30_000).catch((e: Error) => ({ status: 0, json: e.message }))
+      if (r.status === 200) return
+      const why = `HTTP ${r.status} ${JSON.stringify(r.json).slice(0, 200)}`
+      if (Date.now() + backoffMs > deadline) throw new Error(`loading ${family} keys failed for ${LOAD_RETRY_MS_MAX} ms after ${done} keys: ${why}`)
+      stats.retries++
+      if (stats.retrySamples.length < 5) stats.retrySamples.push(`after ${done} keys: ${why}`)
+      await new Promise((res) => setTimeout(res, backoffMs))
+    }
+  }
   const loader = async () => {
     // bounded: each iteration claims a batch; there are ceil(count / batch) batches
     while (next < count) {
@@ -28,17 +54,13 @@ export async function loadKeys(url: string, family: string, count: number, value
       next = to
       const success = []
       for (let i = from; i < to; i++) success.push({ request_put: { key: b64(keyName(family, i)), value } })
-      let ok = false
-      for (let attempt = 0; attempt < 5 && !ok; attempt++) {
-        const r = await postJson(url, '/v3/kv/txn', { success }, 30_000).catch((e: Error) => ({ status: 0, json: e.message }))
-        ok = r.status === 200
-        if (!ok && attempt === 4) throw new Error(`loading ${family} keys failed: HTTP ${r.status} ${JSON.stringify(r.json).slice(0, 200)}`)
-      }
+      await sendBatch(success)
       done += to - from
       onProgress?.(done)
     }
   }
   await Promise.all(Array.from({ length: Math.max(1, parallel) }, loader))
+  return stats
 }
 
 export async function putWorkload(ctx: RunContext): Promise<SeriesResult[]> {

@@ -17,12 +17,26 @@ const COUNT_RUNS = 3
 const SETTLE_MS = 2000
 
 export async function scaleWorkload(ctx: RunContext): Promise<SeriesResult[]> {
-  const { cluster, opts, progress } = ctx
-  const keys = opts.smoke ? Math.min(opts.scaleKeys, 5000) : opts.scaleKeys
-  const out: SeriesResult[] = []
-  const leader = await cluster.leaderIndex()
+  const keys = ctx.opts.smoke ? Math.min(ctx.opts.scaleKeys, 5000) : ctx.opts.scaleKeys
+  const leader = await ctx.cluster.leaderIndex()
+  const out: SeriesResult[] = [await loadPhase(ctx, keys, leader)]
+  await sleep(SETTLE_MS)
+  const rssAfterLoad = ctx.cluster.members.map((_, i) => Math.round(ctx.cluster.rssMiB(i) * 10) / 10)
+  const status = await postJson(ctx.cluster.members[leader]!.clientUrl, '/v3/maintenance/status', {})
+  const dbSize = Number((status.json as { dbSize?: string } | undefined)?.dbSize ?? Number.NaN)
+  for (const r of await getPhase(ctx, keys)) {
+    r.extra.rssAfterLoadMaxMiB = Math.max(...rssAfterLoad)
+    r.extra.dbSizeMiB = Math.round((dbSize / 1048576) * 10) / 10
+    out.push(r)
+  }
+  const count = await countPhase(ctx, keys, leader)
+  count.rssMiB = rssAfterLoad
+  out.push(count, await restartPhase(ctx, keys, leader))
+  return out
+}
 
-  // load
+async function loadPhase(ctx: RunContext, keys: number, leader: number): Promise<SeriesResult> {
+  const { cluster, opts, progress } = ctx
   const load = emptySeries(ctx, 'scale', `load keys=${keys}`, LOADERS)
   const sampler = new Sampler(cluster)
   sampler.startRss()
@@ -30,10 +44,15 @@ export async function scaleWorkload(ctx: RunContext): Promise<SeriesResult[]> {
   let loaded = 0
   const t0 = performance.now()
   progress.begin(`scale load ${keys} keys · ${cluster.system}`, keys / 5000, () => `keys ${loaded}`)
+  let stats
   try {
-    await loadKeys(cluster.members[leader]!.clientUrl, 's', keys, opts.valueBytes, LOADERS, (n) => (loaded = n))
+    stats = await loadKeys(cluster.members[leader]!.clientUrl, 's', keys, opts.valueBytes, LOADERS, (n) => (loaded = n))
   } finally {
     progress.end()
+  }
+  if (stats.retries > 0) {
+    load.extra.loadRetries = stats.retries
+    load.notes.push(`${stats.retries} txn(s) had to be sent again: ${stats.retrySamples.join(' | ')}`)
   }
   const loadS = (performance.now() - t0) / 1000
   const b = await sampler.mark()
@@ -42,36 +61,37 @@ export async function scaleWorkload(ctx: RunContext): Promise<SeriesResult[]> {
   load.opsPerS = Math.round(keys / loadS)
   applyWindow(load, Sampler.between(a, b, sampler.stopRss()), leader)
   load.notes.push('ops = keys written (txns of 100 puts)')
-  out.push(load)
+  return load
+}
 
-  await sleep(SETTLE_MS)
-  const rssAfterLoad = cluster.members.map((_, i) => Math.round(cluster.rssMiB(i) * 10) / 10)
-  const status = await postJson(cluster.members[leader]!.clientUrl, '/v3/maintenance/status', {})
-  const dbSize = Number((status.json as { dbSize?: string } | undefined)?.dbSize ?? Number.NaN)
-
-  // gets over the large keyspace
-  const durationS = opts.smoke ? Math.min(opts.durationS, 2) : Math.min(opts.durationS, 10)
+/** Single-key gets spread over the whole loaded keyspace. */
+async function getPhase(ctx: RunContext, keys: number): Promise<SeriesResult[]> {
+  const durationS = ctx.opts.smoke ? Math.min(ctx.opts.durationS, 2) : Math.min(ctx.opts.durationS, 10)
+  const out: SeriesResult[] = []
   for (const serializable of [true, false]) {
-    const r = await measureLoad(ctx, {
-      workload: 'scale',
-      series: `get ${serializable ? 'serializable' : 'linearizable'} keys=${keys}`,
-      op: 'range',
-      params: { hotKeys: keys, family: 's', serializable },
-      clients: 16,
-      durationS,
-      warmupS: 0.5,
-    })
-    r.extra.rssAfterLoadMaxMiB = Math.max(...rssAfterLoad)
-    r.extra.dbSizeMiB = Math.round((dbSize / 1048576) * 10) / 10
-    out.push(r)
+    out.push(
+      await measureLoad(ctx, {
+        workload: 'scale',
+        series: `get ${serializable ? 'serializable' : 'linearizable'} keys=${keys}`,
+        op: 'range',
+        params: { hotKeys: keys, family: 's', serializable },
+        clients: 16,
+        durationS,
+        warmupS: 0.5,
+      }),
+    )
   }
+  return out
+}
 
-  // one count over every key (a full scan of the index)
+/** One count over every key (a full scan of the index), a few times. */
+async function countPhase(ctx: RunContext, keys: number, leader: number): Promise<SeriesResult> {
   const count = emptySeries(ctx, 'scale', `count all keys=${keys}`, 1)
   const h = new Histogram()
   for (let i = 0; i < COUNT_RUNS; i++) {
     const s = performance.now()
-    const r = await postJson(cluster.members[leader]!.clientUrl, '/v3/kv/range', { key: b64('s'), range_end: b64(prefixEnd('s')), count_only: true, serializable: true }, 60_000)
+    const body = { key: b64('s'), range_end: b64(prefixEnd('s')), count_only: true, serializable: true }
+    const r = await postJson(ctx.cluster.members[leader]!.clientUrl, '/v3/kv/range', body, 60_000)
     const ms = performance.now() - s
     const n = Number((r.json as { count?: string } | undefined)?.count ?? -1)
     if (r.status !== 200 || n !== keys) {
@@ -83,10 +103,12 @@ export async function scaleWorkload(ctx: RunContext): Promise<SeriesResult[]> {
     }
   }
   count.latencyMs = summarize(h)
-  count.rssMiB = rssAfterLoad
-  out.push(count)
+  return count
+}
 
-  // restart a member (a follower when there is one) and time until it serves again
+/** Kills a member (a follower when there is one), restarts it, times until it serves the last key. */
+async function restartPhase(ctx: RunContext, keys: number, leader: number): Promise<SeriesResult> {
+  const { cluster } = ctx
   const victim = cluster.members.length > 1 ? (leader + 1) % cluster.members.length : 0
   const restart = emptySeries(ctx, 'scale', `restart keys=${keys}`, 0)
   await cluster.kill(victim, 'SIGKILL')
@@ -108,6 +130,5 @@ export async function scaleWorkload(ctx: RunContext): Promise<SeriesResult[]> {
     restart.errorSamples.push('restarted member never served the last loaded key')
   }
   restart.notes.push(`member ${victim + 1} killed with SIGKILL and restarted on its data`)
-  out.push(restart)
-  return out
+  return restart
 }

@@ -9,7 +9,7 @@
 
 import WebSocket from 'ws'
 import { HttpConnection } from '../http-client.ts'
-import { Histogram, summarize } from '../histogram.ts'
+import { Histogram, summarize as summarizeHistogram } from '../histogram.ts'
 import { b64, randomValueB64 } from '../keys.ts'
 import { applyWindow, emptySeries, sleepUntil } from '../measure.ts'
 import type { RunContext } from '../measure.ts'
@@ -42,141 +42,147 @@ interface Put {
   ackMs: number
 }
 
+/** Everything the watchers saw, appended as frames arrive. */
+class Deliveries {
+  readonly revisions: number[] = []
+  readonly atMs: number[] = []
+  created = 0
+  errors = 0
+  readonly samples: string[] = []
+
+  noteError(message: string): void {
+    this.errors++
+    if (this.samples.length < 5) this.samples.push(message)
+  }
+
+  measuredCount(puts: Map<number, Put>): number {
+    let n = 0
+    for (const r of this.revisions) if (puts.has(r)) n++
+    return n
+  }
+}
+
 async function watchSeries(ctx: RunContext, watchers: number): Promise<SeriesResult> {
-  const { cluster, opts, progress } = ctx
+  const { cluster, opts } = ctx
   const leader = await cluster.leaderIndex()
   const watched = cluster.members.length > 1 ? (leader + 1) % cluster.members.length : leader
-  const member = cluster.members[watched]!
   const result = emptySeries(ctx, 'watch', `watchers=${watchers}`, 1)
+  const seen = new Deliveries()
   const sockets: WebSocket[] = []
   const unregister = onCleanup(() => sockets.forEach((s) => s.terminate()))
-  const arrivalsRev: number[] = []
-  const arrivalsMs: number[] = []
-  let created = 0
-  let socketErrors = 0
-  const errorSamples: string[] = []
-  const noteError = (m: string) => {
-    socketErrors++
-    if (errorSamples.length < 5) errorSamples.push(m)
-  }
   const writer = HttpConnection.fromUrl(cluster.members[leader]!.clientUrl, opts.timeoutMs)
   try {
     const setupStarted = performance.now()
     const conns = Math.min(watchers, CONNECTIONS_MAX)
     for (let c = 0; c < conns; c++) {
       const n = Math.floor(watchers / conns) + (c < watchers % conns ? 1 : 0)
-      sockets.push(openWatchSocket(member.clientUrl, n, {
-        onCreated: () => created++,
-        onRevision: (rev, atMs) => {
-          arrivalsRev.push(rev)
-          arrivalsMs.push(atMs)
-        },
-        onError: noteError,
-      }))
+      sockets.push(openWatchSocket(cluster.members[watched]!.clientUrl, n, seen))
     }
     const setupDeadline = Date.now() + SETUP_TIMEOUT_MS
-    while (created < watchers && Date.now() < setupDeadline && socketErrors === 0) await sleep(20)
-    if (created < watchers) throw new Error(`only ${created} of ${watchers} watchers created (${errorSamples.join('; ')})`)
+    while (seen.created < watchers && Date.now() < setupDeadline && seen.errors === 0) await sleep(20)
+    if (seen.created < watchers) throw new Error(`only ${seen.created} of ${watchers} watchers created (${seen.samples.join('; ')})`)
     result.extra.setupMs = Math.round(performance.now() - setupStarted)
 
     const rate = Math.max(1, Math.min(PUTS_PER_SECOND_MAX, Math.floor(EVENTS_PER_SECOND_MAX / watchers)))
-    const durationS = opts.smoke ? Math.min(opts.durationS, 2) : opts.durationS
-    const warmupS = opts.smoke ? 0.5 : Math.max(1, opts.warmupS)
-    const puts = new Map<number, Put>()
-    const value = randomValueB64(opts.valueBytes)
-    const sampler = new Sampler(cluster)
-    let putErrors = 0
-    const startMs = Date.now()
-    const measureFrom = startMs + warmupS * 1000
-    const measureTo = measureFrom + durationS * 1000
-    progress.begin(`watch watchers=${watchers} · ${cluster.system}`, warmupS + durationS, () => `puts ${puts.size} events ${arrivalsRev.length} rate ${rate}/s`)
-    const marks = (async () => {
-      await sleepUntil(measureFrom)
-      sampler.startRss()
-      const a = await sampler.mark()
-      await sleepUntil(measureTo)
-      const b = await sampler.mark()
-      return [a, b] as const
-    })()
-    // bounded by measureTo: one put per slot
-    for (let slot = 0; ; slot++) {
-      const at = startMs + (slot * 1000) / rate
-      if (at >= measureTo) break
-      await sleepUntil(at)
-      const sentEpoch = performance.timeOrigin + performance.now()
-      try {
-        const r = await writer.request('POST', '/v3/kv/put', `{"key":"${WATCH_KEY}","value":"${value}"}`)
-        const ackEpoch = performance.timeOrigin + performance.now()
-        const rev = /"revision":"(\d+)"/.exec(r.body.toString('latin1'))
-        if (r.status !== 200 || !rev) {
-          putErrors++
-          continue
-        }
-        if (sentEpoch >= measureFrom) puts.set(Number(rev[1]), { sentMs: sentEpoch, ackMs: ackEpoch })
-      } catch (e) {
-        putErrors++
-        if (errorSamples.length < 5) errorSamples.push(`put: ${(e as Error).message}`)
-      }
-    }
-    const [a, b] = await marks
-    const rss = sampler.stopRss()
+    const driven = await drivePuts(ctx, `watch watchers=${watchers}`, writer, rate, seen)
     // wait for the last deliveries
-    const expected = puts.size * watchers
+    const expected = driven.puts.size * watchers
     const drainDeadline = Date.now() + DRAIN_TIMEOUT_MS
-    while (countMeasured(arrivalsRev, puts) < expected && Date.now() < drainDeadline) await sleep(50)
-    progress.end()
+    while (seen.measuredCount(driven.puts) < expected && Date.now() < drainDeadline) await sleep(50)
 
-    const ackToDelivery = new Histogram()
-    const sendToDelivery = new Histogram()
-    let zeroes = 0
-    for (let i = 0; i < arrivalsRev.length; i++) {
-      const p = puts.get(arrivalsRev[i]!)
-      if (!p) continue
-      if (arrivalsMs[i]! <= p.ackMs) zeroes++
-      ackToDelivery.recordMs(Math.max(0, arrivalsMs[i]! - p.ackMs))
-      sendToDelivery.recordMs(arrivalsMs[i]! - p.sentMs)
-    }
-    const delivered = ackToDelivery.count
-    result.durationS = durationS
-    result.ops = delivered
-    result.opsPerS = Math.round((delivered / durationS) * 10) / 10
-    result.latencyMs = summarize(ackToDelivery)
-    const s2d = summarize(sendToDelivery)
-    result.extra.sendToDeliveryP50Ms = s2d.p50
-    result.extra.sendToDeliveryP99Ms = s2d.p99
+    summarize(result, seen, driven.puts, expected, driven.durationS)
+    result.errors += driven.putErrors
+    if (result.errors > 0) result.errorCounts = { lostEvents: result.extra.lostEvents ?? 0, putErrors: driven.putErrors, socketErrors: seen.errors }
+    result.errorSamples = seen.samples
     result.extra.putsPerS = rate
-    result.extra.lostEvents = Math.max(0, expected - delivered)
-    result.errors = result.extra.lostEvents + putErrors + socketErrors
-    if (result.errors > 0) result.errorCounts = { lostEvents: result.extra.lostEvents, putErrors, socketErrors }
-    result.errorSamples = errorSamples
-    applyWindow(result, Sampler.between(a, b, rss), leader)
+    applyWindow(result, driven.window, leader)
     result.extra.watchMemberRssMiB = result.rssMiB[watched] ?? Number.NaN
-    result.extra.ackToDeliveryZeroPct = Math.round((zeroes / Math.max(1, delivered)) * 1000) / 10
     result.notes.push(
       `watchers on member ${watched + 1} (${watched === leader ? 'the leader' : 'a follower'}) over ${conns} WebSocket connection(s); writer ${rate} puts/s to the leader; ${result.extra.ackToDeliveryZeroPct} % of events arrived before the put's answer (counted as 0 ms)`,
     )
     return result
   } finally {
-    progress.end()
+    ctx.progress.end()
     writer.close()
     for (const s of sockets) s.terminate()
     unregister()
   }
 }
 
-function countMeasured(revs: number[], puts: Map<number, Put>): number {
-  let n = 0
-  for (const r of revs) if (puts.has(r)) n++
-  return n
+/** Puts the watched key `rate` times a second through the warm-up and the window; samples the servers. */
+async function drivePuts(ctx: RunContext, label: string, writer: HttpConnection, rate: number, seen: Deliveries) {
+  const { cluster, opts, progress } = ctx
+  const durationS = opts.smoke ? Math.min(opts.durationS, 2) : opts.durationS
+  const warmupS = opts.smoke ? 0.5 : Math.max(1, opts.warmupS)
+  const puts = new Map<number, Put>()
+  const value = randomValueB64(opts.valueBytes)
+  const sampler = new Sampler(cluster)
+  let putErrors = 0
+  const startMs = Date.now()
+  const measureFrom = startMs + warmupS * 1000
+  const measureTo = measureFrom + durationS * 1000
+  progress.begin(`${label} · ${cluster.system}`, warmupS + durationS, () => `puts ${puts.size} events ${seen.revisions.length} rate ${rate}/s`)
+  const marks = (async () => {
+    await sleepUntil(measureFrom)
+    sampler.startRss()
+    const a = await sampler.mark()
+    await sleepUntil(measureTo)
+    const b = await sampler.mark()
+    return [a, b] as const
+  })()
+  // bounded by measureTo: one put per slot
+  for (let slot = 0; ; slot++) {
+    const at = startMs + (slot * 1000) / rate
+    if (at >= measureTo) break
+    await sleepUntil(at)
+    const sentEpoch = performance.timeOrigin + performance.now()
+    try {
+      const r = await writer.request('POST', '/v3/kv/put', `{"key":"${WATCH_KEY}","value":"${value}"}`)
+      const ackEpoch = performance.timeOrigin + performance.now()
+      const rev = /"revision":"(\d+)"/.exec(r.body.toString('latin1'))
+      if (r.status !== 200 || !rev) {
+        putErrors++
+        continue
+      }
+      if (sentEpoch >= measureFrom) puts.set(Number(rev[1]), { sentMs: sentEpoch, ackMs: ackEpoch })
+    } catch (e) {
+      putErrors++
+      if (seen.samples.length < 5) seen.samples.push(`put: ${(e as Error).message}`)
+    }
+  }
+  const [a, b] = await marks
+  const window = Sampler.between(a, b, sampler.stopRss())
+  progress.end()
+  return { puts, putErrors, durationS, window }
 }
 
-interface SocketHandlers {
-  onCreated(): void
-  onRevision(rev: number, atEpochMs: number): void
-  onError(message: string): void
+/** Latency after the put's answer (0 when the event came first) and after the put was sent. */
+function summarize(result: SeriesResult, seen: Deliveries, puts: Map<number, Put>, expected: number, durationS: number): void {
+  const ackToDelivery = new Histogram()
+  const sendToDelivery = new Histogram()
+  let zeroes = 0
+  for (let i = 0; i < seen.revisions.length; i++) {
+    const p = puts.get(seen.revisions[i]!)
+    if (!p) continue
+    const at = seen.atMs[i]!
+    if (at <= p.ackMs) zeroes++
+    ackToDelivery.recordMs(Math.max(0, at - p.ackMs))
+    sendToDelivery.recordMs(at - p.sentMs)
+  }
+  const delivered = ackToDelivery.count
+  result.durationS = durationS
+  result.ops = delivered
+  result.opsPerS = Math.round((delivered / durationS) * 10) / 10
+  result.latencyMs = summarizeHistogram(ackToDelivery)
+  const s2d = summarizeHistogram(sendToDelivery)
+  result.extra.sendToDeliveryP50Ms = s2d.p50
+  result.extra.sendToDeliveryP99Ms = s2d.p99
+  result.extra.lostEvents = Math.max(0, expected - delivered)
+  result.extra.ackToDeliveryZeroPct = Math.round((zeroes / Math.max(1, delivered)) * 1000) / 10
+  result.errors = result.extra.lostEvents + seen.errors
 }
 
-function openWatchSocket(clientUrl: string, watchers: number, h: SocketHandlers): WebSocket {
+function openWatchSocket(clientUrl: string, watchers: number, seen: Deliveries): WebSocket {
   const ws = new WebSocket(`${clientUrl.replace(/^http/, 'ws')}/v3/watch`, { perMessageDeflate: false })
   ws.on('open', () => {
     for (let i = 0; i < watchers; i++) ws.send(`{"create_request":{"key":"${WATCH_KEY}"}}`)
@@ -184,21 +190,22 @@ function openWatchSocket(clientUrl: string, watchers: number, h: SocketHandlers)
   ws.on('message', (data: Buffer) => {
     const at = performance.timeOrigin + performance.now()
     const text = data.toString('latin1')
-    if (text.includes('"created":true')) h.onCreated()
+    if (text.includes('"created":true')) seen.created++
     if (!text.includes('"events"')) {
-      if (text.includes('"canceled":true') || text.includes('"error"')) h.onError(`watch: ${text.slice(0, 200)}`)
+      if (text.includes('"canceled":true') || text.includes('"error"')) seen.noteError(`watch: ${text.slice(0, 200)}`)
       return
     }
     MOD_REVISION.lastIndex = 0
     for (let guard = 0; guard < 10_000; guard++) {
       const m = MOD_REVISION.exec(text)
       if (!m) break
-      h.onRevision(Number(m[1]), at)
+      seen.revisions.push(Number(m[1]))
+      seen.atMs.push(at)
     }
   })
-  ws.on('error', (e) => h.onError(`socket: ${e.message}`))
+  ws.on('error', (e) => seen.noteError(`socket: ${e.message}`))
   ws.on('close', (code) => {
-    if (code !== 1005 && code !== 1006 && code !== 1000) h.onError(`socket closed with code ${code}`)
+    if (code !== 1005 && code !== 1006 && code !== 1000) seen.noteError(`socket closed with code ${code}`)
   })
   return ws
 }
