@@ -3,7 +3,7 @@
 //   npm run chaos -- [--workload register|set|watch|lease|all] [--duration S] [--seed N] [--nodes 3|5]
 //                    [--faults kind,kind,…|all] [--failpoint stale-reads|ack-before-fsync] [--runs R]
 //                    [--election-ms T] [--heartbeat-ms H] [--snapshot-count C] [--op-timeout-ms M]
-//                    [--clients C] [--quiet-ms-min/max MS] [--hold-ms-min/max MS] [--combine P]
+//                    [--clients C] [--ledger-writers W] [--quiet-ms-min/max MS] [--hold-ms-min/max MS] [--combine P]
 //                    [--tsx] [--keep] [--verbose]
 //
 // Runs the workload(s) against a real cluster under faults and prints, per run, the op counts, the
@@ -45,6 +45,7 @@ function parseCli(argv: string[]): { runs: Array<Omit<ChaosOptions, 'seed'>>; se
       'snapshot-count': { type: 'string' },
       'op-timeout-ms': { type: 'string' },
       clients: { type: 'string' },
+      'ledger-writers': { type: 'string' },
       'quiet-ms-min': { type: 'string' },
       'quiet-ms-max': { type: 'string' },
       'hold-ms-min': { type: 'string' },
@@ -90,6 +91,7 @@ function parseCli(argv: string[]): { runs: Array<Omit<ChaosOptions, 'seed'>>; se
     snapshotCount: integer(values['snapshot-count'], 'snapshot-count', DEFAULTS.snapshotCount, 1, 10_000_000),
     opTimeoutMs: integer(values['op-timeout-ms'], 'op-timeout-ms', DEFAULTS.opTimeoutMs, 100, 600_000),
     clients: integer(values.clients, 'clients', DEFAULTS.clients, 0, 200),
+    ledgerWriters: integer(values['ledger-writers'], 'ledger-writers', DEFAULTS.ledgerWriters, 0, 50),
     quietMsMin: integer(values['quiet-ms-min'], 'quiet-ms-min', DEFAULTS.quietMsMin, 0, 3_600_000),
     quietMsMax: integer(values['quiet-ms-max'], 'quiet-ms-max', DEFAULTS.quietMsMax, 0, 3_600_000),
     holdMsMin: integer(values['hold-ms-min'], 'hold-ms-min', DEFAULTS.holdMsMin, 0, 3_600_000),

@@ -37,6 +37,8 @@ export interface ChaosOptions {
   opTimeoutMs: number
   /** Client count of the workload (0: the workload's default for the cluster size). */
   clients: number
+  /** Ledger writers (the first follows the leader); 0: one per member. */
+  ledgerWriters: number
   quietMsMin: number
   quietMsMax: number
   holdMsMin: number
@@ -60,6 +62,7 @@ export const DEFAULTS: Omit<ChaosOptions, 'workload' | 'seed'> = {
   snapshotCount: 10_000,
   opTimeoutMs: 2_000,
   clients: 0,
+  ledgerWriters: 0,
   quietMsMin: 300,
   quietMsMax: 1_500,
   holdMsMin: 1_000,
@@ -90,7 +93,7 @@ export interface ChaosReport {
 
 /** Healed time at the end, with clients still running, before they stop and the final checks start. */
 const HEALED_TAIL_MS = 3_000
-const HEAL_DEADLINE_MS = 30_000
+const HEAL_DEADLINE_MS = 20_000
 
 function makeWorkload(o: ChaosOptions): Workload {
   const clients = (fallback: number) => (o.clients > 0 ? o.clients : fallback)
@@ -117,6 +120,7 @@ export function replayCommand(o: ChaosOptions): string {
     ['--snapshot-count', 'snapshotCount'],
     ['--op-timeout-ms', 'opTimeoutMs'],
     ['--clients', 'clients'],
+    ['--ledger-writers', 'ledgerWriters'],
     ['--quiet-ms-min', 'quietMsMin'],
     ['--quiet-ms-max', 'quietMsMax'],
     ['--hold-ms-min', 'holdMsMin'],
@@ -204,7 +208,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     const workload = makeWorkload(o)
     const ledgerCounts = newCounts()
-    const ledger = new Ledger(ledgerCounts)
+    const ledger = new Ledger(ledgerCounts, o.ledgerWriters > 0 ? o.ledgerWriters : o.nodes)
     const nemesis = new Nemesis(cluster, steps, log, Date.now())
     log(`run: ${o.workload} on ${o.nodes} members, ${steps.length} fault steps over ${o.durationMs} ms`)
     const clients = Promise.all([workload.run(ctx), ledger.run(ctx, 20)])

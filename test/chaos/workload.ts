@@ -82,6 +82,11 @@ export class Client {
     return { ...r, call: callAt, ret }
   }
 
+  /** Talks to member i from now on. */
+  moveTo(i: number): void {
+    this.member = i
+  }
+
   moveOn(newIdentity: boolean): void {
     const n = this.ctx.cluster.size
     this.member = (this.member + 1 + this.ctx.prng.int(0, Math.max(0, n - 2))) % n
@@ -107,7 +112,7 @@ export async function answered<T>(ctx: RunContext, path: string, body: unknown, 
  * The same request answered by each running member (each serves a linearizable read from its own copy
  * after a ReadIndex round, so this also shows replicas that diverged). Bounded by the deadline.
  */
-export async function answeredByEach<T>(ctx: RunContext, path: string, body: unknown, deadlineMs = 30_000): Promise<Array<{ member: string; answer: T | undefined }>> {
+export async function answeredByEach<T>(ctx: RunContext, path: string, body: unknown, deadlineMs = 15_000): Promise<Array<{ member: string; answer: T | undefined }>> {
   const until = Date.now() + deadlineMs
   return Promise.all(
     ctx.cluster.members.map(async (m) => {

@@ -15,6 +15,8 @@ import { answeredByEach, Client, emptyResult, newCounts } from '../workload.ts'
 import type { RunContext, Workload, WorkloadResult } from '../workload.ts'
 
 const PREFIX = 'lease/'
+/** Tag of the problems due only to the known keep-alive/expiry race (docs/chaos.md, server bugs). */
+export const KNOWN_LATE_KEEPALIVE = '(known bug: keep-alive acknowledged while its expiry revoke is pending)'
 const TTL_SECONDS = 2
 
 interface Observation {
@@ -22,6 +24,7 @@ interface Observation {
   ret: number
   present: boolean
   via: 'read' | 'keepalive'
+  member: string
 }
 
 interface LeaseLife {
@@ -30,6 +33,8 @@ interface LeaseLife {
   ttlMs: number
   /** Acknowledged grant/keep-alive requests: when each was sent. */
   renewedAt: number[]
+  /** Which member acknowledged each (for reports). */
+  renewedVia: string[]
   putAckedAt: number | undefined
   revokeSentAt: number | undefined
   revokeAckedAt: number | undefined
@@ -55,16 +60,17 @@ export class LeaseWorkload implements Workload {
     }
   }
 
-  private async read(c: Client, life: LeaseLife): Promise<void> {
+  private async read(ctx: RunContext, c: Client, life: LeaseLife): Promise<void> {
+    const member = ctx.cluster.members[c.memberIndex]!.name
     const r = await c.request<RangeAnswer>('/v3/kv/range', { key: b64(life.key) })
-    if (r.type === 'ok') life.observations.push({ call: r.call, ret: r.ret, present: (r.value.kvs?.length ?? 0) > 0, via: 'read' })
+    if (r.type === 'ok') life.observations.push({ call: r.call, ret: r.ret, present: (r.value.kvs?.length ?? 0) > 0, via: 'read', member })
   }
 
   /** Reads the key every 100–300 ms for `ms`. */
   private async watchFor(ctx: RunContext, c: Client, life: LeaseLife, ms: number): Promise<void> {
     const until = ctx.now() + ms
     for (let i = 0; i < 1000 && ctx.now() < until && !ctx.stopping(); i++) {
-      await this.read(c, life)
+      await this.read(ctx, c, life)
       await sleep(ctx.prng.int(100, 300))
     }
   }
@@ -78,6 +84,7 @@ export class LeaseWorkload implements Workload {
       key: `${PREFIX}${this.next++}`,
       ttlMs: Number(grant.value.TTL ?? TTL_SECONDS) * 1000,
       renewedAt: [sentAt],
+      renewedVia: [ctx.cluster.members[c.memberIndex]!.name],
       putAckedAt: undefined,
       revokeSentAt: undefined,
       revokeAckedAt: undefined,
@@ -90,10 +97,13 @@ export class LeaseWorkload implements Workload {
     for (let k = 0; k < keepalives && !ctx.stopping(); k++) {
       await this.watchFor(ctx, c, life, ctx.prng.int(Math.round(life.ttlMs * 0.25), Math.round(life.ttlMs * 0.95)))
       const at = ctx.now()
+      const member = ctx.cluster.members[c.memberIndex]!.name
       const r = await c.request<{ result?: { TTL?: string } }>('/v3/lease/keepalive', { ID: life.id })
-      if (r.type === 'ok') life.renewedAt.push(at)
-      else if (/lease not found/.test(r.error)) {
-        life.observations.push({ call: r.call, ret: r.ret, present: false, via: 'keepalive' })
+      if (r.type === 'ok') {
+        life.renewedAt.push(at)
+        life.renewedVia.push(member)
+      } else if (/lease not found/.test(r.error)) {
+        life.observations.push({ call: r.call, ret: r.ret, present: false, via: 'keepalive', member })
         break
       }
     }
@@ -108,16 +118,23 @@ export class LeaseWorkload implements Workload {
   async finish(ctx: RunContext): Promise<WorkloadResult> {
     const result = emptyResult()
     let early = 0
+    let late = 0
     let outlived = 0
     const examples: string[] = []
+    const suspects = new Set<LeaseLife>()
     for (const life of this.leases) {
       if (life.putAckedAt === undefined) continue
       const protectedUntil = Math.max(...life.renewedAt) + life.ttlMs
+      // Renewals sent before the lease could have expired; a later one ("late") may race its expiry.
+      let timely = life.renewedAt[0]! + life.ttlMs
+      for (const t of life.renewedAt.slice(1)) if (t < timely) timely = Math.max(timely, t + life.ttlMs)
       for (const ob of life.observations) {
         if (ob.call < life.putAckedAt) continue
         const revoked = life.revokeSentAt !== undefined && life.revokeSentAt <= ob.ret
         if (!ob.present && !revoked && ob.ret < protectedUntil) {
-          early++
+          suspects.add(life)
+          if (ob.ret < timely) early++
+          else late++
           if (examples.length < 5) examples.push(describe(life, ob, `gone ${(protectedUntil - ob.ret).toFixed(0)} ms before it could expire`))
         }
         if (ob.present && life.revokeAckedAt !== undefined && ob.call > life.revokeAckedAt) {
@@ -126,9 +143,24 @@ export class LeaseWorkload implements Workload {
         }
       }
     }
-    if (early + outlived > 0) {
+    if (early + late + outlived > 0) {
       result.linearizable = false
-      result.problems.push(`lease: ${early} observations of a key gone before its lease could expire, ${outlived} of a key outliving its acknowledged revoke:\n${examples.join('\n')}`)
+      // What each member says now about the first leases involved: is the lease there, with its key?
+      const states: string[] = []
+      for (const life of [...suspects].slice(0, 3)) {
+        const answers = await answeredByEach<{ TTL?: string; keys?: string[] }>(ctx, '/v3/lease/timetolive', { ID: life.id, keys: true }, 5_000)
+        const says = answers.map(({ member, answer }) => `${member}: ${answer ? `TTL ${answer.TTL}, ${answer.keys?.length ?? 0} keys` : 'no answer'}`)
+        states.push(`  now, lease ${life.id} (${life.key}): ${says.join('; ')}`)
+      }
+      // A keep-alive sent after the lease may already have expired, acknowledged, and the key gone at
+      // once: the server bug described in docs/chaos.md ("keep-alive acknowledged while a revoke is
+      // pending"). Reported under its own name so that other violations stand out.
+      const name = early + outlived === 0 ? `lease ${KNOWN_LATE_KEEPALIVE}` : 'lease'
+      result.problems.push(
+        `${name}: ${early} observations of a key gone before its lease could expire, ${late} after an acknowledged late keep-alive, ` +
+          `${outlived} of a key outliving its acknowledged revoke:\n` +
+          [...examples, ...states].join('\n'),
+      )
     }
     // Liveness: once every lease is past its TTL, no leased key is left.
     const lastRenewal = Math.max(0, ...this.leases.flatMap((l) => l.renewedAt.map((t) => t + l.ttlMs)))
@@ -149,10 +181,10 @@ export class LeaseWorkload implements Workload {
 }
 
 function describe(life: LeaseLife, ob: Observation, what: string): string {
-  const renewals = life.renewedAt.map((t) => t.toFixed(0)).join(', ')
+  const renewals = life.renewedAt.map((t, i) => `${t.toFixed(0)} (${life.renewedVia[i]})`).join(', ')
   return (
     `  ${life.key} (lease ${life.id}, TTL ${life.ttlMs} ms, granted/renewed by requests sent at ${renewals} ms, put acknowledged at ` +
     `${life.putAckedAt?.toFixed(0)} ms${life.revokeSentAt !== undefined ? `, revoke sent at ${life.revokeSentAt.toFixed(0)} ms` : ''}): ` +
-    `${ob.via} at [${ob.call.toFixed(0)}, ${ob.ret.toFixed(0)}] ms: ${what}`
+    `${ob.via} via ${ob.member} at [${ob.call.toFixed(0)}, ${ob.ret.toFixed(0)}] ms: ${what}`
   )
 }
