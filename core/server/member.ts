@@ -120,10 +120,14 @@ export class Member {
     this.reads = new ReadIndexBatcher(
       {
         contextPrefix: parts.id.toString(16),
-        requestReadIndex: (ctx) => this.node.readIndex(ctx),
+        requestReadIndex: (ctx) => {
+          this.node.readIndex(ctx)
+          this.schedule()
+        },
         appliedIndex: () => this.mvcc.appliedIndex(),
       },
       REQUEST_TIMEOUT_MS,
+      Math.max(300, parts.electionTimeoutMs),
     )
     this.leases = new LeaseClock()
   }

@@ -62,3 +62,23 @@ describe('ReadIndexBatcher', () => {
     expect(await settled(r)).toBe(true)
   })
 })
+
+describe('ReadIndexBatcher retries', () => {
+  it('asks again when a ReadIndex request goes unanswered, and times a read out only at its own deadline', async () => {
+    const requested: string[] = []
+    const b = new ReadIndexBatcher(
+      { contextPrefix: 'x', requestReadIndex: (ctx) => requested.push(new TextDecoder().decode(ctx)), appliedIndex: () => 100 },
+      250,
+      40,
+    )
+    const r = b.barrier()
+    b.flush()
+    await new Promise((res) => setTimeout(res, 100))
+    expect(requested.length).toBeGreaterThanOrEqual(2) // the lost request was re-issued
+    b.onReadState(1, new TextEncoder().encode(requested[requested.length - 1]!))
+    await expect(r).resolves.toBeUndefined()
+    const late = b.barrier()
+    b.flush()
+    await expect(late).rejects.toThrow(/request timed out/)
+  })
+})

@@ -10,6 +10,8 @@ export const READS_WAITING_MAX = 100_000
 interface PendingRead {
   resolve: () => void
   reject: (err: Error) => void
+  /** When the read gives up (Timeout), however many ReadIndex rounds it took part in. */
+  deadlineMs: number
 }
 
 export interface ReadIndexDeps {
@@ -29,9 +31,16 @@ export class ReadIndexBatcher {
   private sequence = 0
   private waiting = 0
 
+  /**
+   * @param timeoutMs how long one read may wait in all
+   * @param retryMs how long one ReadIndex request may stay unanswered before its reads are asked for
+   *   again: Raft drops a request silently (no leader, leader changing, a lost message), and one lost
+   *   request must not stall every read on the member until the timeout.
+   */
   constructor(
     private readonly deps: ReadIndexDeps,
     private readonly timeoutMs: number,
+    private readonly retryMs = Math.min(1000, timeoutMs),
   ) {}
 
   /** Resolves once a read may be served locally and still be linearizable. */
@@ -40,6 +49,7 @@ export class ReadIndexBatcher {
     this.waiting++
     return new Promise<void>((resolve, reject) => {
       this.next.push({
+        deadlineMs: Date.now() + this.timeoutMs,
         resolve: () => {
           this.waiting--
           resolve()
@@ -60,14 +70,21 @@ export class ReadIndexBatcher {
     this.sequence++
     const key = `${this.deps.contextPrefix}:${this.sequence}`
     const context = new TextEncoder().encode(key)
-    // Raft drops a ReadIndex silently when there is no leader; give up on the batch after a timeout.
+    // Raft drops a ReadIndex silently (no leader, a lost message): ask again after retryMs; each read
+    // gives up only at its own deadline.
     const timer = setTimeout(() => {
       const batch = this.issued.get(key)
       if (!batch) return
       this.issued.delete(key)
-      for (const r of batch.reads) r.reject(new CairnError('Timeout'))
+      const now = Date.now()
+      const retry: PendingRead[] = []
+      for (const r of batch.reads) {
+        if (r.deadlineMs <= now) r.reject(new CairnError('Timeout'))
+        else retry.push(r)
+      }
+      this.next = [...retry, ...this.next]
       this.flush()
-    }, this.timeoutMs)
+    }, this.retryMs)
     timer.unref?.()
     this.issued.set(key, { reads, timer })
     this.deps.requestReadIndex(context)
