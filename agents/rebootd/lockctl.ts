@@ -20,6 +20,7 @@ interface GlobalFlags {
   endpoints?: string
   writeOut?: string
   group?: string
+  commandTimeout?: string
 }
 
 function clientOf(cmd: Command): Client {
@@ -33,6 +34,16 @@ function clientOf(cmd: Command): Client {
 function semaphoreOf(cmd: Command, client: Client): Semaphore {
   const group = cmd.optsWithGlobals<GlobalFlags>().group ?? process.env.CAIRN_REBOOTD_GROUP ?? process.env.LOCKSMITHD_GROUP
   return new Semaphore(client, group !== undefined && group !== '' ? { group } : {})
+}
+
+/** The global --command-timeout, as the deadline of one semaphore operation (conflicts included). */
+function deadline(cmd: Command): { timeoutMs: number } {
+  const text = cmd.optsWithGlobals<GlobalFlags>().commandTimeout ?? '5s'
+  try {
+    return { timeoutMs: parseDuration(text) }
+  } catch (e) {
+    fail(`--command-timeout: ${(e as Error).message}`)
+  }
 }
 
 function idOf(arg: string | undefined): string {
@@ -65,7 +76,7 @@ export function lockCommand(): Command {
       .addOption(groupOption())
       .action(
         verb(async (_flags: unknown, self: Command) => {
-          const s = await semaphoreOf(self, clientOf(self)).status()
+          const s = await semaphoreOf(self, clientOf(self)).status(deadline(self))
           if (self.optsWithGlobals<GlobalFlags>().writeOut === 'json') {
             process.stdout.write(JSON.stringify({ ...s.value, dead: s.dead }) + '\n')
             return
@@ -86,7 +97,7 @@ export function lockCommand(): Command {
       .addOption(groupOption())
       .action(
         verb(async (id: string | undefined, _flags: unknown, self: Command) => {
-          await semaphoreOf(self, clientOf(self)).lock(idOf(id))
+          await semaphoreOf(self, clientOf(self)).lock(idOf(id), deadline(self))
         }),
       ),
   )
@@ -98,7 +109,7 @@ export function lockCommand(): Command {
       .action(
         verb(async (id: string | undefined, _flags: unknown, self: Command) => {
           try {
-            await semaphoreOf(self, clientOf(self)).unlock(idOf(id))
+            await semaphoreOf(self, clientOf(self)).unlock(idOf(id), deadline(self))
           } catch (e) {
             if (e instanceof NotHolderError) throw new Error(`holder does not exist: ${e.id}`)
             throw e
@@ -115,8 +126,8 @@ export function lockCommand(): Command {
         verb(async (maxArg: string, _flags: unknown, self: Command) => {
           if (!/^\d+$/.test(maxArg)) throw new Error(`set-max: expected a whole number, got "${maxArg}"`)
           const sem = semaphoreOf(self, clientOf(self))
-          const old = (await sem.status()).value.max
-          const now = await sem.setMax(Number(maxArg))
+          const old = (await sem.status(deadline(self))).value.max
+          const now = await sem.setMax(Number(maxArg), deadline(self))
           process.stdout.write(`Old: ${old}\nNew: ${now.max}\n`)
         }),
       ),

@@ -112,26 +112,22 @@ export class Election {
     const key = keyFor(this.prefix, session.leaseId)
     if (session.claimed.has(key)) throw new AlreadyQueuedError(key)
     session.claimed.add(key)
-    let placed = false
-    let myRevision = 0
     try {
       const place = await enqueue(this.client, this.prefix, session, value, signal)
-      placed = true
-      myRevision = place.myRevision
+      const myRevision = place.myRevision
       if (place.existing && Buffer.compare(place.existing.value, toBytes(value)) !== 0) {
         await this.client.txn().if(compare.createRevision(key, '=', myRevision)).then(op.put(key, value, { lease: session.leaseId })).commit()
       }
       const turn = await waitTurn(this.client, this.prefix, session, place, signal)
       return new Leadership(this.client, session, key, myRevision, turn.revision + 1, this.opts.onLost, ownsSession, turn.rechecked)
     } catch (e) {
-      if (placed) {
-        await this.client
-          .txn()
-          .if(compare.createRevision(key, '=', myRevision))
-          .then(op.delete(key))
-          .commit({ timeoutMs: 5000 })
-          .catch(() => undefined)
-      }
+      // Leave the line (our key is the one bound to our lease, even if the put's outcome was unknown).
+      await this.client
+        .txn()
+        .if(compare.lease(key, '=', session.leaseId))
+        .then(op.delete(key))
+        .commit({ timeoutMs: 5000 })
+        .catch(() => undefined)
       session.claimed.delete(key)
       if (ownsSession) await session.close()
       if (signal?.aborted && !(e instanceof LockLostError)) throw new CanceledError(signal.reason)

@@ -97,14 +97,13 @@ export class Lock {
     const key = keyFor(this.prefix, session.leaseId)
     if (session.claimed.has(key)) throw new AlreadyQueuedError(key)
     session.claimed.add(key)
-    let place: Awaited<ReturnType<typeof enqueue>> | undefined
     try {
-      place = await enqueue(this.client, this.prefix, session, '', signal)
+      const place = await enqueue(this.client, this.prefix, session, '', signal)
       let revision = place.revision
       let watchSession = true
       if (place.firstRevision !== place.myRevision) {
         if (!wait) {
-          await this.giveUp(key, place.myRevision)
+          await this.giveUp(key, session.leaseId)
           await this.cleanup(session, key, ownsSession)
           return undefined
         }
@@ -115,16 +114,17 @@ export class Lock {
       }
       return new LockHold(this.client, session, key, place.myRevision, revision + 1, this.opts.onLost, ownsSession, watchSession)
     } catch (e) {
-      // Leave the line so that we never become the holder after giving up.
-      if (place !== undefined) await this.giveUp(key, place.myRevision).catch(() => undefined)
+      // Leave the line so that we never become the holder after giving up (even when the put's
+      // outcome is unknown: the key is ours if it is bound to our lease).
+      await this.giveUp(key, session.leaseId).catch(() => undefined)
       await this.cleanup(session, key, ownsSession)
       if (signal?.aborted && !(e instanceof LockLostError)) throw new CanceledError(signal.reason)
       throw e
     }
   }
 
-  private async giveUp(key: string, myRevision: number): Promise<void> {
-    await this.client.txn().if(compare.createRevision(key, '=', myRevision)).then(op.delete(key)).commit({ timeoutMs: 5000 })
+  private async giveUp(key: string, leaseId: number): Promise<void> {
+    await this.client.txn().if(compare.lease(key, '=', leaseId)).then(op.delete(key)).commit({ timeoutMs: 5000 })
   }
 
   private async cleanup(session: Session, key: string, ownsSession: boolean): Promise<void> {

@@ -122,6 +122,32 @@ describe('cairn rebootd', () => {
     }
   }, 120_000)
 
+  it('a reboot-needed key (set through the environment) triggers a reboot and is cleared after the boot', async () => {
+    const group = 'by-key'
+    const fleet = new Fleet(join(root, group), endpoints, group)
+    const m = fleet.add('k1', {
+      rebootNeeded: false,
+      args: ['--reboot-needed-file', ''],
+      env: { CAIRN_REBOOTD_REBOOT_NEEDED_KEY: 'reboot-needed/k1' },
+    })
+    fleet.start(m)
+    try {
+      await sleep(1500)
+      expect(fleet.reboots().size).toBe(0)
+      await client.put('reboot-needed/k1', 'kernel 6.1 installed')
+      await until('the reboot and the release after boot', async () => {
+        if ((fleet.reboots().get('k1')?.ends.length ?? 0) === 0) return false
+        return (await client.get('reboot-needed/k1')).kvs.length === 0 && !fleet.hasState(m)
+      }, 30_000, () => fleet.dump())
+      expect((await new Semaphore(client, { group }).status()).value.holders).toEqual([])
+      await sleep(1000)
+      expect(fleet.reboots().get('k1')!.starts).toHaveLength(1)
+      expect(await fleet.stopAll()).toEqual([0])
+    } finally {
+      fleet.killAll()
+    }
+  }, 60_000)
+
   it('the reboot window is honoured, for the whole attempt', async () => {
     const opensAt = Math.ceil((Date.now() + 5000) / 1000) * 1000
     const windowArgs = ['--reboot-window-start', clockTime(opensAt), '--reboot-window-length', '4s']

@@ -35,8 +35,8 @@ describe('Lock', () => {
   it('Lock.acquire() gives the lock to one holder at a time, in line order, with growing fencing tokens', async () => {
     const lock = new Lock(client, 'it/mutex', { ttlSeconds: 5 })
     const first = await lock.acquire()
-    let inside = 0
-    let maxInside = 0
+    let inside = 1 // the first holder
+    let maxInside = 1
     const order: number[] = []
     const tokens: number[] = [first.fencingToken]
     const waiters = [0, 1, 2, 3].map(async (n) => {
@@ -52,6 +52,8 @@ describe('Lock', () => {
     })
     await sleep(900)
     expect(await keysUnder('it/mutex/')).toHaveLength(5)
+    expect(order).toEqual([])
+    inside--
     await first.release()
     await Promise.all(waiters)
     expect(maxInside).toBe(1)
