@@ -10,7 +10,7 @@ import { Command, Option } from 'commander'
 import { Client } from '../../core/client/index.ts'
 import { Lock } from '../../recipes/lock/index.ts'
 import type { LockHold } from '../../recipes/lock/index.ts'
-import { NotHolderError, Semaphore } from '../../recipes/semaphore/index.ts'
+import { Semaphore } from '../../recipes/semaphore/index.ts'
 import { endpointsOf, fail } from './cli.ts'
 import { DEFAULTS } from './config.ts'
 import { parseDuration } from './duration.ts'
@@ -70,70 +70,70 @@ export function lockCommand(): Command {
   const cmd = new Command('lock')
     .description('the reboot semaphore (locksmithctl): status, lock, unlock, set-max; and run a command under a lock')
     .addOption(groupOption())
-  cmd.addCommand(
-    new Command('status')
-      .description('print the free slots, the maximum and the holders')
-      .addOption(groupOption())
-      .action(
-        verb(async (_flags: unknown, self: Command) => {
-          const s = await semaphoreOf(self, clientOf(self)).status(deadline(self))
-          if (self.optsWithGlobals<GlobalFlags>().writeOut === 'json') {
-            process.stdout.write(JSON.stringify({ ...s.value, dead: s.dead }) + '\n')
-            return
-          }
-          let text = `Available: ${s.value.semaphore}\nMax: ${s.value.max}\n`
-          if (s.value.holders.length > 0) {
-            text += '\nMACHINE ID\n'
-            for (const h of s.value.holders) text += s.dead.includes(h) ? `${h} (dead: its liveness lease is gone)\n` : `${h}\n`
-          }
-          process.stdout.write(text)
-        }),
-      ),
-  )
-  cmd.addCommand(
-    new Command('lock')
-      .description('take a slot for ID (default: this machine\'s ID); fails at once if none is free')
-      .argument('[id]', 'holder ID')
-      .addOption(groupOption())
-      .action(
-        verb(async (id: string | undefined, _flags: unknown, self: Command) => {
-          await semaphoreOf(self, clientOf(self)).lock(idOf(id), deadline(self))
-        }),
-      ),
-  )
-  cmd.addCommand(
-    new Command('unlock')
-      .description('give back the slot of ID (default: this machine\'s ID)')
-      .argument('[id]', 'holder ID')
-      .addOption(groupOption())
-      .action(
-        verb(async (id: string | undefined, _flags: unknown, self: Command) => {
-          try {
-            await semaphoreOf(self, clientOf(self)).unlock(idOf(id), deadline(self))
-          } catch (e) {
-            if (e instanceof NotHolderError) throw new Error(`holder does not exist: ${e.id}`)
-            throw e
-          }
-        }),
-      ),
-  )
-  cmd.addCommand(
-    new Command('set-max')
-      .description('set the number of slots (holders are kept; the free count may go negative)')
-      .argument('<max>', 'number of slots')
-      .addOption(groupOption())
-      .action(
-        verb(async (maxArg: string, _flags: unknown, self: Command) => {
-          if (!/^\d+$/.test(maxArg)) throw new Error(`set-max: expected a whole number, got "${maxArg}"`)
-          const sem = semaphoreOf(self, clientOf(self))
-          const old = (await sem.status(deadline(self))).value.max
-          const now = await sem.setMax(Number(maxArg), deadline(self))
-          process.stdout.write(`Old: ${old}\nNew: ${now.max}\n`)
-        }),
-      ),
-  )
-  cmd.addCommand(runCommand())
+  for (const sub of [statusVerb(), lockVerb(), unlockVerb(), setMaxVerb(), runCommand()]) cmd.addCommand(sub)
   return cmd
+}
+
+function statusVerb(): Command {
+  return new Command('status')
+    .description('print the free slots, the maximum and the holders')
+    .addOption(groupOption())
+    .action(
+      verb(async (_flags: unknown, self: Command) => {
+        const s = await semaphoreOf(self, clientOf(self)).status(deadline(self))
+        if (self.optsWithGlobals<GlobalFlags>().writeOut === 'json') {
+          process.stdout.write(JSON.stringify({ ...s.value, dead: s.dead }) + '\n')
+          return
+        }
+        let text = `Available: ${s.value.semaphore}\nMax: ${s.value.max}\n`
+        if (s.value.holders.length > 0) {
+          text += '\nMACHINE ID\n'
+          for (const h of s.value.holders) text += s.dead.includes(h) ? `${h} (dead: its liveness lease is gone)\n` : `${h}\n`
+        }
+        process.stdout.write(text)
+      }),
+    )
+}
+
+function lockVerb(): Command {
+  return new Command('lock')
+    .description("take a slot for ID (default: this machine's ID); fails at once if none is free")
+    .argument('[id]', 'holder ID')
+    .addOption(groupOption())
+    .action(
+      verb(async (id: string | undefined, _flags: unknown, self: Command) => {
+        await semaphoreOf(self, clientOf(self)).lock(idOf(id), deadline(self))
+      }),
+    )
+}
+
+function unlockVerb(): Command {
+  return new Command('unlock')
+    .description("give back the slot of ID (default: this machine's ID)")
+    .argument('[id]', 'holder ID')
+    .addOption(groupOption())
+    .action(
+      verb(async (id: string | undefined, _flags: unknown, self: Command) => {
+        // NotHolderError reads as locksmithctl's: `holder does not exist: ID`.
+        await semaphoreOf(self, clientOf(self)).unlock(idOf(id), deadline(self))
+      }),
+    )
+}
+
+function setMaxVerb(): Command {
+  return new Command('set-max')
+    .description('set the number of slots (holders are kept; the free count may go negative)')
+    .argument('<max>', 'number of slots')
+    .addOption(groupOption())
+    .action(
+      verb(async (maxArg: string, _flags: unknown, self: Command) => {
+        if (!/^\d+$/.test(maxArg)) throw new Error(`set-max: expected a whole number, got "${maxArg}"`)
+        const sem = semaphoreOf(self, clientOf(self))
+        const old = (await sem.status(deadline(self))).value.max
+        const now = await sem.setMax(Number(maxArg), deadline(self))
+        process.stdout.write(`Old: ${old}\nNew: ${now.max}\n`)
+      }),
+    )
 }
 
 interface RunFlags {

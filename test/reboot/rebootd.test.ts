@@ -113,7 +113,8 @@ describe('cairn rebootd', () => {
       expect(nextStart - diedAt).toBeGreaterThanOrEqual(1000)
       await until('the next machine to release', async () => (await new Semaphore(client, { group: 'liveness-on' }).status()).value.holders.length === 0, 30_000, () => live.fleet.dump())
       // Without liveness the dead machine keeps its slot: nobody else reboots.
-      await sleep(Math.max(0, diedAt + 5000 - Date.now()))
+      const compatDiedAt = compat.fleet.reboots().get('dead')!.starts[0]!
+      await sleep(Math.max(0, compatDiedAt + 5000 - Date.now()))
       expect(compat.fleet.reboots().has('next')).toBe(false)
       expect((await new Semaphore(client, { group: 'liveness-off' }).status()).value).toEqual({ semaphore: 0, max: 1, holders: ['dead'] })
     } finally {
@@ -149,8 +150,10 @@ describe('cairn rebootd', () => {
   }, 60_000)
 
   it('the reboot window is honoured, for the whole attempt', async () => {
-    const opensAt = Math.ceil((Date.now() + 5000) / 1000) * 1000
-    const windowArgs = ['--reboot-window-start', clockTime(opensAt), '--reboot-window-length', '4s']
+    // Opens a few seconds from now (agents take a while to start on a busy machine) for 6 s.
+    const opensAt = Math.ceil((Date.now() + 6000) / 1000) * 1000
+    const lengthMs = 6000
+    const windowArgs = ['--reboot-window-start', clockTime(opensAt), '--reboot-window-length', '6s']
     // Three machines with free slots reboot inside the window only.
     const inside = new Fleet(join(root, 'window'), endpoints, 'window')
     await new Semaphore(client, { group: 'window' }).setMax(3)
@@ -171,9 +174,9 @@ describe('cairn rebootd', () => {
       for (const id of ['w1', 'w2', 'w3']) {
         const start = inside.reboots().get(id)!.starts[0]!
         expect(start, id).toBeGreaterThanOrEqual(opensAt)
-        expect(start, id).toBeLessThan(opensAt + 4000)
+        expect(start, id).toBeLessThan(opensAt + lengthMs)
       }
-      await sleep(Math.max(0, opensAt + 4500 - Date.now()))
+      await sleep(Math.max(0, opensAt + lengthMs + 500 - Date.now()))
       await operator.unlock('operator')
       await sleep(3000)
       expect(late.reboots().has('late')).toBe(false)

@@ -27,6 +27,14 @@ afterEach(() => {
   delete process.env.CAIRN_FAILPOINTS
 })
 
+async function until(cond: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error('timed out')
+    await sleep(50)
+  }
+}
+
 async function keysUnder(prefix: string): Promise<string[]> {
   return (await client.get(prefix, { prefix: true })).kvs.map((kv) => toText(kv.key))
 }
@@ -39,8 +47,7 @@ describe('Lock', () => {
     let maxInside = 1
     const order: number[] = []
     const tokens: number[] = [first.fencingToken]
-    const waiters = [0, 1, 2, 3].map(async (n) => {
-      await sleep(n * 150) // queue up in a known order
+    const waiter = async (n: number) => {
       const hold = await lock.acquire({ timeoutMs: 20_000 })
       inside++
       maxInside = Math.max(maxInside, inside)
@@ -49,8 +56,13 @@ describe('Lock', () => {
       await sleep(50)
       inside--
       await hold.release()
-    })
-    await sleep(900)
+    }
+    const waiters: Array<Promise<void>> = []
+    for (let n = 0; n < 4; n++) {
+      // Queue up in a known order: the next waiter starts once this one's key is in line.
+      waiters.push(waiter(n))
+      await until(async () => (await keysUnder('it/mutex/')).length === n + 2)
+    }
     expect(await keysUnder('it/mutex/')).toHaveLength(5)
     expect(order).toEqual([])
     inside--
@@ -132,8 +144,7 @@ describe('Lock', () => {
     const waiter = new Lock(client, 'it/11456', { session })
     const outcome = waiter.acquire({ timeoutMs: 15_000 })
     outcome.catch(() => undefined)
-    await sleep(500)
-    expect(await keysUnder('it/11456/')).toHaveLength(2)
+    await until(async () => (await keysUnder('it/11456/')).length === 2)
     await client.lease.revoke(session.leaseId) // the waiter's lease "expires"
     await holder.release()
     return {
@@ -165,7 +176,7 @@ describe('Lock', () => {
     const holder = await new Lock(client, 'it/waitloss', { ttlSeconds: 5 }).acquire()
     const session = await Session.create(client, { ttlSeconds: 2 })
     const outcome = new Lock(client, 'it/waitloss', { session }).acquire({ timeoutMs: 15_000 })
-    await sleep(300)
+    await until(async () => (await keysUnder('it/waitloss/')).length === 2)
     await client.lease.revoke(session.leaseId)
     await expect(outcome).rejects.toBeInstanceOf(LockLostError)
     expect(session.isLost).toBe(true)
@@ -182,23 +193,21 @@ describe('Election', () => {
     const observing = (async () => {
       for await (const info of a.observe({ signal: stop.signal })) seen.push(info && toText(info.value))
     })()
-    await sleep(300)
+    await until(() => seen.length === 1)
     const la = await a.campaign('alpha')
     const bCampaign = b.campaign('beta')
-    await sleep(300)
+    await until(async () => (await keysUnder('it/election/')).length === 2)
     const leader = (await a.leader()) as LeaderInfo
     expect(toText(leader.value)).toBe('alpha')
     expect(leader.fencingToken).toBe(la.fencingToken)
     await la.proclaim('alpha-2')
-    await sleep(300)
     await la.resign()
     const lb = await bCampaign
     expect(lb.fencingToken).toBeGreaterThan(la.fencingToken)
     expect(la.isHeld).toBe(false)
     await expect(la.proclaim('too late')).rejects.toBeInstanceOf(NotLeaderError)
-    await sleep(300)
     await lb.resign()
-    await sleep(300)
+    await until(() => seen.length === 5)
     stop.abort()
     await observing
     expect(seen).toEqual([undefined, 'alpha', 'alpha-2', 'beta', undefined])
