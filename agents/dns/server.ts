@@ -62,6 +62,20 @@ export class DnsServer {
 
   /** Binds UDP, then TCP on the same port (port 0: one the system picks). */
   async listen(): Promise<ListenAddress> {
+    // With port 0 the UDP port is chosen first and TCP must take the same one, which another process
+    // may hold: try a few ports before giving up.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.listenOnce()
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code
+        if (this.opts.address.port !== 0 || code !== 'EADDRINUSE' || attempt >= 9) throw e
+        this.udp = undefined
+      }
+    }
+  }
+
+  private async listenOnce(): Promise<ListenAddress> {
     const { host } = this.opts.address
     const udp = createSocket(isIP(host) === 6 ? 'udp6' : 'udp4')
     await new Promise<void>((resolve, reject) => {
@@ -93,7 +107,11 @@ export class DnsServer {
   }
 
   async close(): Promise<void> {
-    this.udp?.close()
+    try {
+      this.udp?.close()
+    } catch {
+      // already closed
+    }
     for (const c of this.connections) c.destroy()
     await new Promise<void>((resolve) => (this.tcp ? this.tcp.close(() => resolve()) : resolve()))
   }

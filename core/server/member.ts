@@ -555,9 +555,21 @@ export class Member {
     return this.confState
   }
 
+  /**
+   * Waits a little for a leader when none is known (just after start, or during an election), so a
+   * request that arrives then is served once the election ends instead of failing at once.
+   */
+  private async awaitLeader(): Promise<void> {
+    const deadline = Date.now() + 2 * this.p.electionTimeoutMs
+    while (this.node.raft.lead === 0 && !this.stopped && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10))
+    }
+  }
+
   /** Proposes a request and resolves with its outcome once it is applied here. */
   async propose(request: ApplyRequest | MemberRequest): Promise<ApplyOutcome> {
     if (this.stopped) throw new CairnError('Stopped')
+    if (this.node.raft.lead === 0) await this.awaitLeader()
     const seq = ++this.seq
     const data = encodePayload({ proposer: this.id, seq, request })
     const wait = this.waiters.wait(String(seq), REQUEST_TIMEOUT_MS)
@@ -648,6 +660,7 @@ export class Member {
   }
 
   async proposeConfChange(cc: ConfChange, requestKey: string): Promise<ConfState> {
+    if (this.node.raft.lead === 0) await this.awaitLeader()
     const wait = this.confWaiters.wait(requestKey, REQUEST_TIMEOUT_MS)
     try {
       this.node.proposeConfChange(cc)

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { ReadIndexBatcher } from './read-index.ts'
 
 function setup() {
@@ -65,20 +65,27 @@ describe('ReadIndexBatcher', () => {
 
 describe('ReadIndexBatcher retries', () => {
   it('asks again when a ReadIndex request goes unanswered, and times a read out only at its own deadline', async () => {
-    const requested: string[] = []
-    const b = new ReadIndexBatcher(
-      { contextPrefix: 'x', requestReadIndex: (ctx) => requested.push(new TextDecoder().decode(ctx)), appliedIndex: () => 100 },
-      250,
-      40,
-    )
-    const r = b.barrier()
-    b.flush()
-    await new Promise((res) => setTimeout(res, 100))
-    expect(requested.length).toBeGreaterThanOrEqual(2) // the lost request was re-issued
-    b.onReadState(1, new TextEncoder().encode(requested[requested.length - 1]!))
-    await expect(r).resolves.toBeUndefined()
-    const late = b.barrier()
-    b.flush()
-    await expect(late).rejects.toThrow(/request timed out/)
+    vi.useFakeTimers()
+    try {
+      const requested: string[] = []
+      const b = new ReadIndexBatcher(
+        { contextPrefix: 'x', requestReadIndex: (ctx) => requested.push(new TextDecoder().decode(ctx)), appliedIndex: () => 100 },
+        250,
+        40,
+      )
+      const r = b.barrier()
+      b.flush()
+      vi.advanceTimersByTime(100)
+      expect(requested).toEqual(['x:1', 'x:2', 'x:3']) // the lost request was re-issued (at 40 and 80 ms)
+      b.onReadState(1, new TextEncoder().encode('x:3'))
+      await expect(r).resolves.toBeUndefined()
+      const late = b.barrier()
+      b.flush()
+      const failed = expect(late).rejects.toThrow(/request timed out/)
+      vi.advanceTimersByTime(300)
+      await failed
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })
