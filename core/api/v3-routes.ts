@@ -37,7 +37,7 @@ const routes: Record<string, Handler> = {
   '/v3/lease/grant': leaseGrant,
   '/v3/lease/revoke': leaseRevoke,
   '/v3/kv/lease/revoke': leaseRevoke,
-  '/v3/lease/keepalive': async (body, m) => {
+  '/v3/lease/keepalive': leaderOnly(async (body, m) => {
     // etcd's gateway streams keep-alives; a single request gets one result frame.
     const id = decodeLeaseId(body)
     try {
@@ -50,7 +50,7 @@ const routes: Record<string, Handler> = {
       }
       throw e
     }
-  },
+  }),
   '/v3/lease/timetolive': leaseTimeToLive,
   '/v3/kv/lease/timetolive': leaseTimeToLive,
   '/v3/lease/leases': async (_body, m) => {

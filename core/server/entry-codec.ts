@@ -14,14 +14,16 @@ export type MemberRequest =
   | { updateMember: { id: number; peerUrls: string[] } }
 
 export interface EntryPayload {
-  /** Proposer's member ID and sequence number: unique per proposal. */
+  /** Proposer's member ID, a nonce of its current run, and a sequence number: unique per proposal. */
   proposer: number
+  /** Distinguishes the proposer's runs: its sequence numbers start over when it restarts. */
+  run: number
   seq: number
   request: ApplyRequest | MemberRequest
 }
 
 export function encodePayload(p: EntryPayload): Uint8Array {
-  return packr.pack([p.proposer, p.seq, p.request])
+  return packr.pack([p.proposer, p.seq, p.request, p.run])
 }
 
 export class PayloadError extends Error {
@@ -35,12 +37,12 @@ export function decodePayload(data: Uint8Array): EntryPayload {
   } catch (e) {
     throw new PayloadError(`undecodable entry payload: ${(e as Error).message}`)
   }
-  if (!Array.isArray(v) || v.length !== 3) throw new PayloadError('entry payload must be [proposer, seq, request]')
-  const [proposer, seq, request] = v as [unknown, unknown, unknown]
-  if (typeof proposer !== 'number' || typeof seq !== 'number' || typeof request !== 'object' || request === null) {
+  if (!Array.isArray(v) || v.length !== 4) throw new PayloadError('entry payload must be [proposer, seq, request, run]')
+  const [proposer, seq, request, run] = v as [unknown, unknown, unknown, unknown]
+  if (typeof proposer !== 'number' || typeof seq !== 'number' || typeof run !== 'number' || typeof request !== 'object' || request === null) {
     throw new PayloadError('entry payload has the wrong shape')
   }
-  return { proposer, seq, request: request as ApplyRequest | MemberRequest }
+  return { proposer, run, seq, request: request as ApplyRequest | MemberRequest }
 }
 
 export function isMemberRequest(r: ApplyRequest | MemberRequest): r is MemberRequest {

@@ -5,13 +5,13 @@
 export const REVOKE_RETRY_MS = 1_000
 
 export class LeaseClock {
-  private readonly deadlines = new Map<number, { ttlMs: number; deadlineMs: number }>()
+  private readonly deadlines = new Map<number, { ttlMs: number; deadlineMs: number; revoking: boolean }>()
   private active = false
 
   promote(leases: Array<{ id: number; ttl: number }>, nowMs: number): void {
     this.active = true
     this.deadlines.clear()
-    for (const l of leases) this.deadlines.set(l.id, { ttlMs: l.ttl * 1000, deadlineMs: nowMs + l.ttl * 1000 })
+    for (const l of leases) this.deadlines.set(l.id, { ttlMs: l.ttl * 1000, deadlineMs: nowMs + l.ttl * 1000, revoking: false })
   }
 
   demote(): void {
@@ -21,12 +21,23 @@ export class LeaseClock {
 
   granted(id: number, ttlSeconds: number, nowMs: number): void {
     if (!this.active) return
-    this.deadlines.set(id, { ttlMs: ttlSeconds * 1000, deadlineMs: nowMs + ttlSeconds * 1000 })
+    this.deadlines.set(id, { ttlMs: ttlSeconds * 1000, deadlineMs: nowMs + ttlSeconds * 1000, revoking: false })
   }
 
-  refreshed(id: number, nowMs: number): void {
+  /**
+   * A keep-alive on the leader. Refused (false) once the lease is past its deadline: its revoke may
+   * already be on its way through the log, and answering "renewed" then would be a lie (etcd's Renew
+   * refuses the same way).
+   */
+  renew(id: number, nowMs: number): { ttlMs: number } | undefined {
     const d = this.deadlines.get(id)
-    if (d) d.deadlineMs = nowMs + d.ttlMs
+    if (!this.active || !d || d.revoking || d.deadlineMs <= nowMs) return undefined
+    d.deadlineMs = nowMs + d.ttlMs
+    return { ttlMs: d.ttlMs }
+  }
+
+  isActive(): boolean {
+    return this.active
   }
 
   revoked(id: number): void {
@@ -40,6 +51,7 @@ export class LeaseClock {
     for (const [id, d] of this.deadlines) {
       if (d.deadlineMs <= nowMs) {
         out.push(id)
+        d.revoking = true
         d.deadlineMs = nowMs + REVOKE_RETRY_MS
       }
     }

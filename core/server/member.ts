@@ -92,6 +92,8 @@ export class Member {
   private looping = false
   private wake = false
   private seq = 0
+  /** A nonce of this run: entries proposed by an earlier run of this member never wake our waiters. */
+  private readonly run = Math.floor(Math.random() * 2 ** 48)
   private stopped = false
   private confState: ConfState
   private snapshotIndex: number
@@ -369,7 +371,7 @@ export class Member {
       outcome = await this.mvcc.apply(e.index, payload.request)
       this.afterApply(payload.request, outcome)
     }
-    if (payload.proposer === this.id) this.waiters.trigger(String(payload.seq), outcome)
+    if (payload.proposer === this.id && payload.run === this.run) this.waiters.trigger(String(payload.seq), outcome)
   }
 
   private afterApply(request: ApplyRequest, outcome: ApplyOutcome): void {
@@ -389,7 +391,8 @@ export class Member {
       this.registry.stagePut(batch, { ...existing, name: r.publish.name, clientUrls: r.publish.clientUrls })
       await this.p.db.write(batch, { sync: false })
     } else if ('leaseCheckpoint' in r) {
-      this.leases.refreshed(r.leaseCheckpoint.id, Date.now())
+      // Written by earlier versions, which renewed leases through the log; keep-alives are now served
+      // by the leader's clock alone, so there is nothing to do.
     } else if ('updateMember' in r) {
       const existing = this.registry.get(r.updateMember.id)
       if (!existing) return
@@ -571,7 +574,7 @@ export class Member {
     if (this.stopped) throw new CairnError('Stopped')
     if (this.node.raft.lead === 0) await this.awaitLeader()
     const seq = ++this.seq
-    const data = encodePayload({ proposer: this.id, seq, request })
+    const data = encodePayload({ proposer: this.id, run: this.run, seq, request })
     const wait = this.waiters.wait(String(seq), REQUEST_TIMEOUT_MS)
     try {
       this.node.propose(data)
@@ -642,14 +645,19 @@ export class Member {
     )
   }
 
-  /** Refreshes a lease through the log, so the leader (whoever it is) learns of it; answers its TTL. */
+  /**
+   * A keep-alive, served by the leader from its own clock (as etcd does): no log entry, and no race with
+   * an expiry already decided. Followers forward keep-alives to the leader (see the API). A new leader
+   * gives every lease a fresh TTL, so renewals answered by a deposed leader cannot make a lease expire
+   * early once check-quorum has stepped that leader down.
+   */
   async leaseKeepAlive(id: number): Promise<{ id: number; ttl: number }> {
+    if (!this.isLeader() || !this.leases.isActive() || this.node.raft.removedFromConfig) throw new NotLeaderError(this.leaderId())
     const info = await this.mvcc.leaseTimeToLive({ id })
     if (!info) throw new LeaseNotFoundError(id)
-    await this.propose({ leaseCheckpoint: { id } })
-    const again = await this.mvcc.leaseTimeToLive({ id })
-    if (!again) throw new LeaseNotFoundError(id)
-    return { id, ttl: again.grantedTtl }
+    const renewed = this.leases.renew(id, Date.now())
+    if (!renewed) throw new LeaseNotFoundError(id)
+    return { id, ttl: info.grantedTtl }
   }
 
   /** Remaining seconds of a lease as the leader's clock sees it (the granted TTL on followers). */
