@@ -8,10 +8,15 @@ export class LeaseClock {
   private readonly deadlines = new Map<number, { ttlMs: number; deadlineMs: number; revoking: boolean }>()
   private active = false
 
-  promote(leases: Array<{ id: number; ttl: number }>, nowMs: number): void {
+  /**
+   * Becoming leader: every lease gets its full TTL again, plus `extendMs`. The extension covers
+   * renewals a deposed leader may still have answered before check-quorum stepped it down (up to two
+   * election timeouts after it lost its quorum), as etcd extends leases by the election timeout.
+   */
+  promote(leases: Array<{ id: number; ttl: number }>, nowMs: number, extendMs = 0): void {
     this.active = true
     this.deadlines.clear()
-    for (const l of leases) this.deadlines.set(l.id, { ttlMs: l.ttl * 1000, deadlineMs: nowMs + l.ttl * 1000, revoking: false })
+    for (const l of leases) this.deadlines.set(l.id, { ttlMs: l.ttl * 1000, deadlineMs: nowMs + l.ttl * 1000 + extendMs, revoking: false })
   }
 
   demote(): void {

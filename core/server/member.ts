@@ -241,7 +241,7 @@ export class Member {
     this.reads.reissue()
     if (state === 'leader') {
       // etcd's rule: a new leader gives every lease a fresh TTL, so none expires early for lack of keep-alives.
-      void this.mvcc.leases().then(({ leases }) => this.leases.promote(leases, Date.now()))
+      void this.mvcc.leases().then(({ leases }) => this.leases.promote(leases, Date.now(), 2 * this.p.electionTimeoutMs))
     } else {
       this.leases.demote()
     }

@@ -4,7 +4,6 @@
 
 import { describe, expect, it } from 'vitest'
 import { DEFAULTS, formatReport, runChaos } from './run.ts'
-import { KNOWN_LATE_KEEPALIVE } from './workloads/lease.ts'
 import type { ChaosOptions, ChaosReport, WorkloadName } from './run.ts'
 
 /** Dense faults for short runs: a new step every 1.3–4 s. */
@@ -14,16 +13,8 @@ function options(workload: WorkloadName, seed: number, more: Partial<ChaosOption
   return { ...DEFAULTS, ...SHORT, workload, seed, ...more }
 }
 
-/**
- * No violation, except the lease workload's known server bug (a keep-alive sent after its lease could
- * have expired is acknowledged while the expiry's revoke is pending; see docs/chaos.md), which stays in
- * the report but does not fail CI until it is fixed in core/server.
- */
-const clean = (r: ChaosReport) => {
-  const problems = r.problems.filter((p) => !p.startsWith(`lease ${KNOWN_LATE_KEEPALIVE}`))
-  const known = problems.length < r.problems.length
-  return (r.linearizable === true || (known && problems.length === 0)) && r.lost === 0 && problems.length === 0
-}
+/** No violation of any kind (the lease workload's late keep-alive bug is fixed in core/server). */
+const clean = (r: ChaosReport) => r.linearizable !== false && r.lost === 0 && r.problems.length === 0
 
 describe('chaos: the clean build under faults', () => {
   for (const [workload, seconds] of [

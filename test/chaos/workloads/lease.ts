@@ -16,7 +16,7 @@ import type { RunContext, Workload, WorkloadResult } from '../workload.ts'
 
 const PREFIX = 'lease/'
 /** Tag of the problems due only to the known keep-alive/expiry race (docs/chaos.md, server bugs). */
-export const KNOWN_LATE_KEEPALIVE = '(known bug: keep-alive acknowledged while its expiry revoke is pending)'
+export const KNOWN_LATE_KEEPALIVE = '(keep-alive acknowledged after its lease could have expired)'
 const TTL_SECONDS = 2
 
 interface Observation {
@@ -99,9 +99,15 @@ export class LeaseWorkload implements Workload {
       const at = ctx.now()
       const member = ctx.cluster.members[c.memberIndex]!.name
       const r = await c.request<{ result?: { TTL?: string } }>('/v3/lease/keepalive', { ID: life.id })
-      if (r.type === 'ok') {
+      // As in etcd, a keep-alive of a lease that is gone (or past its deadline) answers TTL 0 (left out):
+      // only a positive TTL is a renewal.
+      const renewed = r.type === 'ok' && Number(r.value.result?.TTL ?? 0) > 0
+      if (renewed) {
         life.renewedAt.push(at)
         life.renewedVia.push(member)
+      } else if (r.type === 'ok') {
+        life.observations.push({ call: r.call, ret: r.ret, present: false, via: 'keepalive', member })
+        break
       } else if (/lease not found/.test(r.error)) {
         life.observations.push({ call: r.call, ret: r.ret, present: false, via: 'keepalive', member })
         break
