@@ -107,7 +107,15 @@ export class Rebootd {
     this.log.info({ id: this.cfg.id, strategy: this.cfg.strategy, group: this.cfg.group ?? '', key: this.semaphore.key }, 'rebootd: started')
     await this.afterRestart()
     const watching = this.watchSemaphore()
-    while (!this.stopped) await this.step()
+    while (!this.stopped) {
+      try {
+        await this.step()
+      } catch (e) {
+        // An operating error (a full disk, a refused write): log it and try again later.
+        this.log.error({ err: (e as Error).message }, 'rebootd: step failed')
+        await this.sleepFor(this.cfg.checkIntervalMs)
+      }
+    }
     await watching
     await this.shutdown()
   }
@@ -207,7 +215,11 @@ export class Rebootd {
       const lease = await this.livenessLease()
       await this.semaphore.lock(this.cfg.id, { signal: this.stopController.signal, ...(lease !== undefined ? { lease } : {}) })
       this.failures = 0
-      this.persist('locked', undefined)
+      try {
+        this.persist('locked', undefined)
+      } catch (e) {
+        this.log.warn({ err: (e as Error).message }, 'rebootd: cannot record the slot (the reboot step records it again)')
+      }
       this.log.info({ id: this.cfg.id }, 'rebootd: took a reboot slot')
     } catch (e) {
       if (this.stopped) return
@@ -236,7 +248,16 @@ export class Rebootd {
 
   private async reboot(neededKeyRevision: number | undefined): Promise<void> {
     this.rebooting = true
-    this.persist('rebooting', neededKeyRevision)
+    try {
+      this.persist('rebooting', neededKeyRevision)
+    } catch (e) {
+      // Without the record, the agent after the boot would not know to give the slot back.
+      this.rebooting = false
+      this.log.error({ err: (e as Error).message, stateDir: this.cfg.stateDir }, 'rebootd: cannot record the attempt; not rebooting')
+      this.retryAtMs = this.clock.now() + this.cfg.backoffMaxMs
+      if (this.cfg.strategy === 'etcd-lock') await this.release('cannot record the attempt')
+      return
+    }
     this.log.info({ id: this.cfg.id, command: this.cfg.rebootCommand }, 'rebootd: rebooting')
     const code = await this.runCommand(this.cfg.rebootCommand, {
       CAIRN_REBOOTD_ID: this.cfg.id,

@@ -2,6 +2,7 @@
 // (see config.ts); the store from the global --endpoints (CAIRN_ENDPOINTS). A bad setting is one
 // `Error: …` line and exit 1; SIGTERM/SIGINT stop it cleanly.
 
+import { accessSync, constants } from 'node:fs'
 import { Command, Option } from 'commander'
 import pino from 'pino'
 import { Client } from '../../core/client/index.ts'
@@ -9,6 +10,7 @@ import { Rebootd } from './agent.ts'
 import type { RebootdConfig } from './agent.ts'
 import { buildConfig, DEFAULTS, resolveFlags } from './config.ts'
 import type { RebootdFlags } from './config.ts'
+import { ensureDir } from './state.ts'
 
 interface GlobalFlags {
   endpoints?: string
@@ -52,6 +54,12 @@ export function rebootdCommand(): Command {
         cfg = buildConfig(given)
       } catch (e) {
         fail((e as Error).message)
+      }
+      try {
+        ensureDir(cfg.stateDir)
+        accessSync(cfg.stateDir, constants.W_OK)
+      } catch (e) {
+        fail(`--state-dir: cannot write ${cfg.stateDir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`)
       }
       const log = pino({ level: given.logLevel ?? DEFAULTS.logLevel, base: { name: 'cairn-rebootd' } }, pino.destination(2))
       let client: Client

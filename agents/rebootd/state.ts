@@ -4,7 +4,7 @@
 // boot ID means only the agent restarted: the attempt goes on.
 
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 
 export interface PersistedState {
   phase: 'locked' | 'rebooting'
@@ -61,7 +61,7 @@ export function readState(dir: string): PersistedState | undefined {
 
 /** Writes the state durably (temporary file, fsync, rename) before the step it announces. */
 export function writeState(dir: string, s: PersistedState): void {
-  mkdirSync(dir, { recursive: true })
+  ensureDir(dir)
   const tmp = statePath(dir) + '.tmp'
   const body = JSON.stringify({ ...s, leaseId: s.leaseId === undefined ? undefined : s.leaseId.toString(16) }) + '\n'
   const fd = openSync(tmp, 'w', 0o600)
@@ -73,6 +73,23 @@ export function writeState(dir: string, s: PersistedState): void {
   }
   renameSync(tmp, statePath(dir))
   syncDir(dir)
+}
+
+/**
+ * mkdir -p, one level at a time. (Node 20's recursive mkdirSync spins forever on a path under /proc,
+ * where mkdir answers ENOENT for a parent that exists.)
+ */
+export function ensureDir(dir: string): void {
+  try {
+    mkdirSync(dir)
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'EEXIST') return
+    const parent = dirname(dir)
+    if (code !== 'ENOENT' || parent === dir) throw e
+    ensureDir(parent)
+    mkdirSync(dir)
+  }
 }
 
 export function clearState(dir: string): void {

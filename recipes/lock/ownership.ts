@@ -60,8 +60,13 @@ export class Ownership {
     this.lost = new Promise((resolve) => (this.resolveLost = resolve))
     this.lost.catch(() => undefined)
     if (opts.watchSession) {
-      if (session.isLost) this.lose(`the session lease was lost (${(session.signal.reason as Error).message})`)
-      else session.signal.addEventListener('abort', () => this.lose(`the session lease was lost (${(session.signal.reason as Error).message})`), { once: true })
+      const onSessionLost = () => this.lose(`the session lease was lost (${(session.signal.reason as Error).message})`)
+      if (session.isLost) onSessionLost()
+      else {
+        session.signal.addEventListener('abort', onSessionLost, { once: true })
+        // A long-lived session serves many holds: drop the listener when this one ends.
+        this.signal.addEventListener('abort', () => session.signal.removeEventListener('abort', onSessionLost), { once: true })
+      }
     }
     this.monitored = this.isHeld ? this.monitorKey(fromRevision) : Promise.resolve()
   }

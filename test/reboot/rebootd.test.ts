@@ -5,12 +5,13 @@
 // after its TTL with liveness on and kept with it off; the reboot window is honoured for the whole
 // attempt.
 
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client } from '../../core/client/index.ts'
 import { Semaphore } from '../../recipes/semaphore/index.ts'
+import { cairn } from '../cli/run.ts'
 import { sleep, TestCluster } from '../cluster/harness.ts'
 import { Fleet, HolderObserver, maxOverlap, until } from './fleet.ts'
 
@@ -191,4 +192,52 @@ describe('cairn rebootd', () => {
       late.killAll()
     }
   }, 90_000)
+
+  it('SIGTERM during a reboot keeps the slot; a restart under the same boot ID resumes, under a new one releases', async () => {
+    const group = 'restarts'
+    const fleet = new Fleet(join(root, group), endpoints, group)
+    const m = fleet.add('r1', { env: { FAKE_MODE: 'hang' }, restart: false })
+    const sem = new Semaphore(client, { group })
+    fleet.start(m)
+    try {
+      await until('the reboot to start', () => fleet.reboots().has('r1'), 30_000, () => fleet.dump())
+      expect(await fleet.stopAll()).toEqual([0])
+      expect((await sem.status()).value.holders).toEqual(['r1'])
+      expect(fleet.hasState(m)).toBe(true)
+      // Same boot: the agent only restarted, so it still holds and tries the reboot again.
+      fleet.start(m)
+      await until('the second attempt', () => fleet.reboots().get('r1')!.starts.length === 2, 30_000, () => fleet.dump())
+      expect((await sem.status()).value.holders).toEqual(['r1'])
+      expect(await fleet.stopAll()).toEqual([0])
+      // A new boot ID: the reboot happened; the slot is given back.
+      writeFileSync(join(m.dir, 'boot_id'), 'boot-after\n')
+      rmSync(join(m.dir, 'reboot-required'), { force: true })
+      fleet.start(m)
+      await until('the release after boot', async () => (await sem.status()).value.holders.length === 0 && !fleet.hasState(m), 30_000, () => fleet.dump())
+      expect(m.stderr).toContain('rebooted; released the reboot slot')
+      expect(await fleet.stopAll()).toEqual([0])
+    } finally {
+      fleet.killAll()
+    }
+  }, 90_000)
+
+  it('a bad setting is one Error line and exit 1', async () => {
+    const cases: Array<[string[], Record<string, string>, RegExp]> = [
+      [['--id', 'x', '--strategy', 'sometimes'], {}, /^Error: --strategy: expected one of etcd-lock, reboot, off, got "sometimes"\n$/],
+      [['--id', 'x', '--reboot-window-start', 'Thu 04:00'], {}, /^Error: --reboot-window-start needs --reboot-window-length too\n$/],
+      [['--id', 'x'], { CAIRN_REBOOTD_REBOOT_WINDOW_START: 'Thu 4h', CAIRN_REBOOTD_REBOOT_WINDOW_LENGTH: '1h' }, /^Error: --reboot-window-start: expected/],
+      [['--id', 'x', '--state-dir', '/etc/hostname/x'], {}, /^Error: --state-dir: cannot write \/etc\/hostname\/x \(ENOTDIR\)\n$/],
+    ]
+    await Promise.all(
+      cases.map(async ([args, env, expected]) => {
+        const saved = { ...process.env }
+        Object.assign(process.env, env)
+        const run = cairn(['rebootd', ...args], { endpoints, timeoutMs: 30_000 })
+        process.env = saved
+        const r = await run
+        expect(r.code, args.join(' ')).toBe(1)
+        expect(r.stderr, args.join(' ')).toMatch(expected)
+      }),
+    )
+  })
 })
