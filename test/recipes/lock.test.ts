@@ -223,3 +223,25 @@ describe('Election', () => {
     await l.resign()
   })
 })
+
+describe('Lock across a leader change', () => {
+  it('a hold survives the leader being killed (no false loss), and the lock still passes on', async () => {
+    const lock = new Lock(client, 'it/failover', { ttlSeconds: 5 })
+    const hold = await lock.acquire()
+    const waiting = lock.acquire({ timeoutMs: 30_000 })
+    await until(async () => (await keysUnder('it/failover/')).length === 2)
+    const leader = await cluster.waitForLeader()
+    await cluster.kill(leader)
+    await cluster.waitForLeader(15_000, leader)
+    // Longer than the session TTL: keep-alives and the key watch had to move to another member.
+    await sleep(6000)
+    expect(hold.isHeld).toBe(true)
+    expect(await guardedPut(client, hold, 'failover/data', 'still mine')).toBe(true)
+    await hold.release()
+    const next = await waiting
+    expect(next.fencingToken).toBeGreaterThan(hold.fencingToken)
+    await next.release()
+    cluster.startMember(leader)
+    await cluster.waitHealthy(leader)
+  }, 60_000)
+})
