@@ -1,6 +1,8 @@
 // The pure parts of the recipes: the semaphore's value and state changes, the lock queue's decision
 // step, the failpoint switch and the manual clock.
 
+import { readdirSync, readFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ManualClock } from '../../recipes/clock.ts'
 import { decideQueue, encodeToken, failpointEnabled } from '../../recipes/lock/index.ts'
@@ -113,5 +115,35 @@ describe('failpoints and helpers', () => {
     await clock.advance(100)
     expect(woke).toEqual([1010, 1050])
     expect(clock.now()).toBe(1120)
+  })
+})
+
+describe('layering', () => {
+  const root = new URL('../..', import.meta.url).pathname
+  /** Every relative import of the .ts files under dir, resolved against the repository root. */
+  function importsUnder(dir: string): Array<{ file: string; target: string }> {
+    const out: Array<{ file: string; target: string }> = []
+    for (const name of readdirSync(join(root, dir))) {
+      if (!name.endsWith('.ts')) continue
+      const text = readFileSync(join(root, dir, name), 'utf8')
+      for (const m of text.matchAll(/(?:from\s+|import\()'(\.[^']+)'/g)) {
+        out.push({ file: `${dir}/${name}`, target: relative(root, join(root, dir, m[1]!)) })
+      }
+    }
+    return out
+  }
+
+  it('recipes import only core/client and other recipes', () => {
+    const bad = ['recipes/semaphore', 'recipes/lock', 'recipes/election']
+      .flatMap(importsUnder)
+      .filter((i) => !i.target.startsWith('core/client/') && !i.target.startsWith('recipes/'))
+    expect(bad).toEqual([])
+  })
+
+  it('the reboot agent imports only recipes and core/client', () => {
+    const bad = importsUnder('agents/rebootd').filter(
+      (i) => !i.target.startsWith('core/client/') && !i.target.startsWith('recipes/') && !i.target.startsWith('agents/rebootd/'),
+    )
+    expect(bad).toEqual([])
   })
 })
