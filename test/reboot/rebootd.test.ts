@@ -214,7 +214,13 @@ describe('cairn rebootd', () => {
       writeFileSync(join(m.dir, 'boot_id'), 'boot-after\n')
       rmSync(join(m.dir, 'reboot-required'), { force: true })
       fleet.start(m)
-      await until('the release after boot', async () => (await sem.status()).value.holders.length === 0 && !fleet.hasState(m), 30_000, () => fleet.dump())
+      // The log line is written just after the release becomes visible: wait for it too.
+      await until(
+        'the release after boot',
+        async () => (await sem.status()).value.holders.length === 0 && !fleet.hasState(m) && m.stderr.includes('rebooted; released the reboot slot'),
+        30_000,
+        () => fleet.dump(),
+      )
       expect(m.stderr).toContain('rebooted; released the reboot slot')
       expect(await fleet.stopAll()).toEqual([0])
     } finally {
