@@ -46,6 +46,12 @@ export function compareKeyValue(compare: Compare, kv: KeyValue): boolean {
 }
 
 export async function evaluateCompare(txn: WriteTxn, compare: Compare): Promise<boolean> {
+  if (compare.rangeEnd === undefined || compare.rangeEnd.length === 0) {
+    // One key (the common case): a point read, not a scan.
+    const kv = await txn.get(compare.key)
+    if (kv !== undefined) return compareKeyValue(compare, kv)
+    return compare.target !== 'VALUE' && compareKeyValue(compare, zeroKeyValue)
+  }
   let found = false
   const scan = txn.scan(toInterval(compare.key, compare.rangeEnd), false)
   try {

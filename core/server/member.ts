@@ -337,41 +337,53 @@ export class Member {
   // ---- applying ----
 
   private async applyEntries(entries: Entry[]): Promise<void> {
-    const pending: Promise<void>[] = []
+    let group: Entry[] = []
     for (const e of entries) {
       if (e.type === 'conf-change') {
-        await Promise.all(pending)
-        pending.length = 0
+        await this.applyNormalGroup(group)
+        group = []
         await this.applyConfChange(e)
         continue
       }
-      pending.push(this.applyNormal(e))
+      group.push(e)
     }
-    await Promise.all(pending)
+    await this.applyNormalGroup(group)
   }
 
-  private async applyNormal(e: Entry): Promise<void> {
-    if (e.data.byteLength === 0) {
-      await this.mvcc.apply(e.index, undefined)
-      return
+  /** Applies consecutive normal entries with one keyspace write for all of them. */
+  private async applyNormalGroup(entries: Entry[]): Promise<void> {
+    if (entries.length === 0) return
+    const items: Array<{ index: number; request: ApplyRequest | undefined }> = []
+    const payloads: Array<EntryPayload | undefined> = []
+    for (const e of entries) {
+      const payload = this.decodeEntry(e)
+      payloads.push(payload)
+      if (payload !== undefined && isMemberRequest(payload.request)) {
+        // Member requests touch only the registry, which no keyspace entry reads; the applied index
+        // moves past them with the group, and a replay after a crash writes the same records again.
+        await this.applyMemberRequest(payload.request)
+        items.push({ index: e.index, request: undefined })
+      } else {
+        items.push({ index: e.index, request: payload?.request as ApplyRequest | undefined })
+      }
     }
-    let payload: EntryPayload
+    const outcomes = await this.mvcc.applyBatch(items)
+    outcomes.forEach((outcome, i) => {
+      const payload = payloads[i]
+      if (payload === undefined) return
+      if (!isMemberRequest(payload.request)) this.afterApply(payload.request, outcome)
+      if (payload.proposer === this.id && payload.run === this.run) this.waiters.trigger(String(payload.seq), outcome)
+    })
+  }
+
+  private decodeEntry(e: Entry): EntryPayload | undefined {
+    if (e.data.byteLength === 0) return undefined
     try {
-      payload = decodePayload(e.data)
+      return decodePayload(e.data)
     } catch (err) {
       this.logger.error({ index: e.index, err: (err as Error).message }, 'skipping undecodable entry')
-      await this.mvcc.apply(e.index, undefined)
-      return
+      return undefined
     }
-    let outcome: ApplyOutcome
-    if (isMemberRequest(payload.request)) {
-      await this.applyMemberRequest(payload.request)
-      outcome = await this.mvcc.apply(e.index, undefined)
-    } else {
-      outcome = await this.mvcc.apply(e.index, payload.request)
-      this.afterApply(payload.request, outcome)
-    }
-    if (payload.proposer === this.id && payload.run === this.run) this.waiters.trigger(String(payload.seq), outcome)
   }
 
   private afterApply(request: ApplyRequest, outcome: ApplyOutcome): void {

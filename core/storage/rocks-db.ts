@@ -1,17 +1,20 @@
 // Db over one RocksDB directory, through @nxtedition/rocksdb. Facts about the binding that shape this:
-// - A write batch is applied on the calling thread (there is no async write), so a synced batch holds
-//   the event loop for one fsync. Batching many proposals per fsync (group commit) is what keeps that
-//   cheap; see DESIGN.md.
+// - A write batch is applied on the calling thread (there is no async write), so a batch synced by
+//   RocksDB would hold the event loop for one fsync. A synced write here is an unsynced RocksDB write
+//   followed by an fdatasync of the write-ahead log on the thread pool (wal-sync.ts).
+// - WAL compression is off: it cost CPU on the event loop for every write and our records are small.
 // - There is no explicit snapshot handle, but every RocksDB iterator reads from an implicit snapshot
 //   taken when it is created. iterate() creates its iterator at the call, so one iteration is one
 //   consistent read view: the way to take a snapshot of the keyspace while writes go on.
 // - RocksDB replays its write-ahead log on open and drops a torn tail batch whole, so batches are
 //   atomic across a crash; our own checksums (record.ts) guard the values themselves.
 
+import { promises as fs } from 'node:fs'
 import { RocksLevel } from '@nxtedition/rocksdb'
 import type { RocksRange } from '@nxtedition/rocksdb'
 import { iterateChunkBytesMax, iterateChunkRowsMax } from './db.ts'
 import type { Db, KeyRange, KeyValue, WriteOptions } from './db.ts'
+import { WalSync } from './wal-sync.ts'
 import type { WriteBatch } from './write-batch.ts'
 
 export interface RocksDbOptions {
@@ -22,11 +25,20 @@ export interface RocksDbOptions {
 }
 
 export class RocksDb implements Db {
+  private readonly wal: WalSync
+
   private constructor(
     private readonly level: RocksLevel,
     /** The directory holding the database. */
     readonly path: string,
-  ) {}
+  ) {
+    this.wal = WalSync.forDirectory(path, fs)
+  }
+
+  /** How many WAL syncs have completed (a synced write costs at most two; concurrent ones share). */
+  get walSyncs(): number {
+    return this.wal.syncs
+  }
 
   /** Opens (creating if missing) the database in directory `path`. Fails if another handle holds it. */
   static async open(path: string, options: RocksDbOptions = {}): Promise<RocksDb> {
@@ -34,6 +46,7 @@ export class RocksDb implements Db {
     await level.open({
       createIfMissing: true,
       errorIfExists: false,
+      walCompression: false,
       ...(options.memtableBytesMax === undefined ? {} : { memtableMemoryBudget: options.memtableBytesMax }),
       ...(options.backgroundThreads === undefined ? {} : { parallelism: options.backgroundThreads }),
     })
@@ -60,7 +73,8 @@ export class RocksDb implements Db {
 
   async write(batch: WriteBatch, options: WriteOptions): Promise<void> {
     batch.claim()
-    await this.level.batch([...batch.ops], { sync: options.sync })
+    await this.level.batch([...batch.ops], { sync: false })
+    if (options.sync) await this.wal.sync()
     batch.runAfterWrite()
   }
 
@@ -98,6 +112,7 @@ export class RocksDb implements Db {
   }
 
   async close(): Promise<void> {
+    await this.wal.close()
     await this.level.close()
   }
 }

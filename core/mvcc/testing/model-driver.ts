@@ -107,7 +107,7 @@ const { txn: txnArb } = fc.letrec<{ txn: TxnRequest; op: RequestOp }>((tie) => (
   ),
 }))
 
-const applyArb: fc.Arbitrary<ApplyRequest> = fc.oneof(
+export const applyArb: fc.Arbitrary<ApplyRequest> = fc.oneof(
   { weight: 6, arbitrary: putArb.map((put) => ({ put })) },
   { weight: 1, arbitrary: deleteArb.map((deleteRange) => ({ deleteRange })) },
   { weight: 3, arbitrary: txnArb.map((txn) => ({ txn })) },
