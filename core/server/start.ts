@@ -260,7 +260,10 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
     electionTick: Math.max(2, Math.round(opts.electionTimeoutMs / opts.heartbeatIntervalMs)),
     heartbeatTick: 1,
     random: Math.random,
-    applied: mvcc.appliedIndex(),
+    // The keyspace may have applied entries whose commit index was not saved yet (member.ts applies
+    // committed entries while a Ready's writes are in flight). Raft starts at what it knows to be
+    // committed; the entries it hands out again are skipped by the keyspace.
+    applied: Math.max(logStore.firstIndex() - 1, Math.min(mvcc.appliedIndex(), logStore.initialState().hardState.commit)),
     preVote: true,
     checkQuorum: true,
     maxSizePerMsg: 1024 * 1024,

@@ -31,9 +31,9 @@ import { crc32c } from './crc32c.ts'
 import type { BatchOp } from './write-batch.ts'
 
 export const journalHeaderBytes = 4096
-export const journalCapacityBytesDefault = 64 * 1024 * 1024
+export const journalCapacityBytesDefault = 8 * 1024 * 1024
 /** Unsynced records kept in memory before they are written out anyway. */
-const bufferedBytesMax = 8 * 1024 * 1024
+const bufferedBytesMax = 2 * 1024 * 1024
 const magic = 0x4341_4a31 // "CAJ1"
 const zeroChunkBytes = 1024 * 1024
 

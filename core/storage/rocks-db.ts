@@ -36,7 +36,7 @@ export interface RocksHandle {
 }
 
 export interface RocksDbOptions {
-  /** Size of the commit journal file (default 64 MiB); smaller only in tests. */
+  /** Size of the commit journal file (default 8 MiB); smaller only in tests. */
   journalBytes?: number
   /** Bytes of memtables before RocksDB flushes to a table file; RocksDB's default here is 256 MiB. */
   memtableBytesMax?: number

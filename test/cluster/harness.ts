@@ -62,6 +62,8 @@ export class TestCluster {
     const c = await TestCluster.allocate(opts)
     for (let i = 0; i < opts.size; i++) c.startMember(i)
     await c.waitForLeader()
+    // A quorum can elect before the last member listens; tests expect every member up.
+    await Promise.all(c.members.map((_, i) => c.waitHealthy(i)))
     return c
   }
 
