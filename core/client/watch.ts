@@ -316,7 +316,7 @@ export class WatchManager {
   private open(endpoint: string): Promise<void> {
     const url = endpoint.replace(/^http/, 'ws') + '/v3/watch'
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: this.transport.dialTimeoutMs })
+      const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: this.transport.dialTimeoutMs, ...this.transport.tlsOptions })
       ws.once('open', () => {
         ws.removeAllListeners('error')
         this.adopt(ws, endpoint)
