@@ -9,6 +9,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { ServerOptions as HttpsServerOptions } from 'node:https'
 import { TLSSocket } from 'node:tls'
 import type { Fetch } from '../tls/fetch.ts'
+import { guardTlsListener } from '../tls/listener.ts'
 import type { Logger } from 'pino'
 import { CairnError, InvalidArgumentError } from '../errors.ts'
 import type { Member } from '../server/member.ts'
@@ -68,9 +69,7 @@ export function createClientServer(opts: ClientApiOptions): Server {
  */
 function tlsClientServer(tls: HttpsServerOptions, onRequest: RequestListener, logger: Logger): Server {
   const server = createHttpsServer(tls, onRequest)
-  server.on('tlsClientError', (err, socket) => {
-    logger.warn({ remote: `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`, reason: err.message }, 'refused client connection: TLS handshake failed')
-  })
+  guardTlsListener(server, logger, 'client')
   return server
 }
 

@@ -10,6 +10,7 @@
 import { connect } from 'node:net'
 import { fetchWithTls, tlsConnectOptions, tlsFailure } from '../tls/fetch.ts'
 import type { ClientTls, Fetch } from '../tls/fetch.ts'
+import { PLAIN_HTTP_ANSWER } from '../tls/listener.ts'
 import type { ErrorCode } from '../errors.ts'
 import { CairnError } from '../errors.ts'
 import {
@@ -280,6 +281,9 @@ export class Transport {
 }
 
 function classifyAnswer(url: string, path: string, status: number, text: string, anyStatus: boolean): Attempt {
+  if (status === 400 && text.startsWith(PLAIN_HTTP_ANSWER)) {
+    return { kind: 'fatal', error: new UnavailableError(`${url} serves https only: use ${url.replace(/^http:/, 'https:')}`) }
+  }
   let parsed: unknown
   try {
     parsed = text === '' ? {} : (JSON.parse(text) as unknown)

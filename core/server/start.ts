@@ -34,6 +34,7 @@ import { Transport } from './transport.ts'
 import { loadTls, peerCertRefusal } from './tls-config.ts'
 import type { LoadedTls } from './tls-config.ts'
 import { fetchWithTls } from '../tls/fetch.ts'
+import { guardTlsListener, remoteOf } from '../tls/listener.ts'
 import type { Fetch } from '../tls/fetch.ts'
 
 export interface RunningMember {
@@ -420,9 +421,7 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
  */
 function peerHttpsServer(tls: LoadedTls, onRequest: (req: IncomingMessage, res: ServerResponse) => void, log: Logger): Server {
   const server = createHttpsServer(tls.server, onRequest)
-  server.on('tlsClientError', (err, socket) => {
-    log.warn({ remote: remoteOf(socket), reason: err.message }, 'refused peer connection: TLS handshake failed')
-  })
+  guardTlsListener(server, log, 'peer')
   server.on('secureConnection', (socket: TLSSocket) => {
     const refusal = peerCertRefusal(socket, tls)
     if (refusal === undefined) return
@@ -430,11 +429,6 @@ function peerHttpsServer(tls: LoadedTls, onRequest: (req: IncomingMessage, res: 
     socket.destroy()
   })
   return server
-}
-
-function remoteOf(socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string {
-  const host = socket.remoteAddress ?? 'unknown'
-  return `${host.includes(':') ? `[${host}]` : host}:${socket.remotePort ?? 0}`
 }
 
 /** As etcd: certificate files given for a face whose URLs are all plain http are ignored, with a warning. */

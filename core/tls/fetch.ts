@@ -84,8 +84,14 @@ export function tlsFailure(e: unknown): string | undefined {
   let c: unknown = e
   for (let depth = 0; depth < 5 && c !== undefined && c !== null; depth++) {
     const code = (c as { code?: unknown }).code
-    if (typeof code === 'string' && CERT_CODES.test(code)) return (c as Error).message
+    if (typeof code === 'string' && CERT_CODES.test(code)) return plainTlsMessage((c as Error).message)
     c = (c as { cause?: unknown }).cause
   }
   return undefined
+}
+
+/** OpenSSL's "8030…:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:…" → the reason. */
+export function plainTlsMessage(message: string): string {
+  const m = /SSL routines:[^:]*:([^:]+)/.exec(message)
+  return (m ? m[1]! : message).trim()
 }
