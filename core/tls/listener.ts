@@ -55,6 +55,7 @@ export function guardTlsListener(server: TlsServer, logger: Logger, what: 'clien
 function refusalReason(err: Error, socket: TLSSocket): string {
   const code = socket.authorizationError as unknown as string | null | undefined
   if (code) return `client certificate not trusted (${code})`
+  if ((err as NodeJS.ErrnoException).code === 'ECONNRESET') return 'the client hung up during the handshake (does it trust this certificate?)'
   return plainTlsMessage(err.message)
 }
 

@@ -197,6 +197,11 @@ describe('TLS: an all-TLS cluster (https clients, https peers, certificates requ
     expect(refusal.remote).toMatch(/^127\.0\.0\.1:\d+$/)
     expect(String(refusal.reason)).toMatch(/certificate/)
 
+    // A watch without a certificate ends at once with the reason, rather than reconnecting forever.
+    const noCertWatch = await cairn(['watch', 'greeting', '--cacert', pki.ca], { endpoints: ep, timeoutMs: 20_000 })
+    expect(noCertWatch.code).toBe(1)
+    expect(noCertWatch.stderr).toMatch(/^Error: .*certificate required\n$/)
+
     // A certificate from another CA: refused too (the member checks it against --trusted-ca-file).
     const rogue = await cairn(['get', 'greeting', '--cacert', pki.ca, '--cert', pki.rogue.cert, '--key', pki.rogue.key, '--command-timeout', '2s'], { endpoints: ep })
     expect(rogue.code).toBe(1)
@@ -217,6 +222,9 @@ describe('TLS: an all-TLS cluster (https clients, https peers, certificates requ
     const plainCli = await cairn(['put', 'greeting', 'plain'], { endpoints: ep.replace('https:', 'http:') })
     expect(plainCli.code).toBe(1)
     expect(plainCli.stderr).toBe(`Error: no endpoint available: ${ep.replace('https:', 'http:')} serves https only: use ${ep}\n`)
+    const plainWatch = await cairn(['watch', 'greeting'], { endpoints: ep.replace('https:', 'http:'), timeoutMs: 20_000 })
+    expect(plainWatch.code).toBe(1)
+    expect(plainWatch.stderr).toBe(plainCli.stderr)
 
     // None of it changed the data or stopped a member.
     expect((await cairn(['get', 'greeting', '--print-value-only', ...tlsArgs], { endpoints: ep })).stdout).toBe('hello\n')
