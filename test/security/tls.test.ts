@@ -226,6 +226,11 @@ describe('TLS: an all-TLS cluster (https clients, https peers, certificates requ
     expect(plainWatch.code).toBe(1)
     expect(plainWatch.stderr).toBe(plainCli.stderr)
 
+    // The cluster serves discovery for a new cluster over https, and says so in the URL it gives out.
+    const discovery = await cairn(['discovery', 'new', '--size', '1', ...tlsArgs], { endpoints: ep })
+    expect(discovery.stderr).toBe('')
+    expect(discovery.stdout).toMatch(new RegExp(`^${ep}/v2/keys/_etcd/registry/[0-9a-f]{32}\\n$`))
+
     // None of it changed the data or stopped a member.
     expect((await cairn(['get', 'greeting', '--print-value-only', ...tlsArgs], { endpoints: ep })).stdout).toBe('hello\n')
     expect([0, 1, 2].every((i) => alive(c, i))).toBe(true)
@@ -348,7 +353,22 @@ describe('TLS: peers without the right certificate', () => {
     expect(refusedBy.length).toBeGreaterThan(0)
     await tlsClient(c.members.slice(0, 3).map((m) => m.clientUrl)).put('still', 'serving')
     expect([0, 1, 2].every((j) => alive(c, j))).toBe(true)
-  }, 90_000)
+
+    // Control: with the cluster's certificate, a new member joins over TLS and catches up.
+    const rogueId = (added.body as { member: { ID: string } }).member.ID
+    expect((await post(c.members[0]!.clientUrl, '/v3/cluster/member/remove', { ID: rogueId }, 15_000, fetchWithTls(aliceTls()))).status).toBe(200)
+    const g = await c.newJoiner()
+    await waitFor('member add of the good joiner', async () => {
+      const r = await post(c.members[0]!.clientUrl, '/v3/cluster/member/add', { peerURLs: [c.members[g]!.peerUrl] }, 15_000, fetchWithTls(aliceTls()))
+      return r.status === 200
+    }, 30_000)
+    c.startMember(g)
+    const good = tlsClient([c.members[g]!.clientUrl])
+    await waitFor('the new member to catch up', async () => {
+      const r = await good.get('still', { serializable: true, timeoutMs: 1_000 }).catch(() => undefined)
+      return r?.kvs[0] !== undefined && toText(r.kvs[0].value) === 'serving'
+    }, 30_000)
+  }, 120_000)
 })
 
 describe('TLS: configuration errors end `cairn serve` with one plain line', () => {
@@ -369,6 +389,17 @@ describe('TLS: configuration errors end `cairn serve` with one plain line', () =
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(expected as RegExp)
     expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1)
+  })
+
+  it('reads the TLS settings from CAIRN_* variables as well (etcd\'s ETCD_* names)', async () => {
+    const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['bin/cairn.js', 'serve', '--data-dir', join(pki.dir, 'data-env')], {
+        cwd: new URL('../..', import.meta.url).pathname,
+        env: { ...process.env, CAIRN_CERT_FILE: pki.member.cert, CAIRN_KEY_FILE: pki.member.key, CAIRN_CLIENT_CERT_AUTH: 'true' },
+        timeout: 30_000,
+      }, (e, _stdout, stderr) => resolve({ code: e ? Number(e.code) : 0, stderr }))
+    })
+    expect(r).toEqual({ code: 1, stderr: 'Error: --client-cert-auth needs --trusted-ca-file to verify client certificates\n' })
   })
 
   it('a CLI flag naming a missing file is one line, exit 1', async () => {
