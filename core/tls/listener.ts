@@ -23,9 +23,13 @@ export const FIRST_BYTE_MS_MAX = 10_000
  */
 export function guardTlsListener(server: TlsServer, logger: Logger, what: 'client' | 'peer'): void {
   const msg = `refused ${what} connection`
-  server.on('tlsClientError', (err, socket) => {
-    logger.warn({ remote: remoteOf(socket), reason: refusalReason(err, socket) }, msg)
-  })
+  const limiter = new RefusalLog()
+  const refuse = (remote: string, reason: string) => {
+    const repeated = limiter.admit(remote, reason, Date.now())
+    if (repeated === undefined) return
+    logger.warn(repeated > 0 ? { remote, reason, repeated } : { remote, reason }, msg)
+  }
+  server.on('tlsClientError', (err, socket) => refuse(remoteOf(socket), refusalReason(err, socket)))
   const tlsListeners = server.listeners('connection') as Array<(socket: Socket) => void>
   server.removeAllListeners('connection')
   server.on('connection', (socket: Socket) => {
@@ -45,7 +49,7 @@ export function guardTlsListener(server: TlsServer, logger: Logger, what: 'clien
         for (const l of tlsListeners) l.call(server, socket)
         return
       }
-      logger.warn({ remote: remoteOf(socket), reason: 'plain http on an https listener' }, msg)
+      refuse(remoteOf(socket), 'plain http on an https listener')
       socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${PLAIN_HTTP_ANSWER}\n`)
     })
   })
@@ -67,4 +71,30 @@ export function remoteOf(socket: Socket | TLSSocket): string {
   const port = socket.remotePort ?? parent?.remotePort
   if (host === undefined) return 'unknown'
   return `${host.includes(':') ? `[${host}]` : host}:${port ?? 0}`
+}
+
+export const REFUSAL_LOG_INTERVAL_MS = 10_000
+export const REFUSAL_LOG_SOURCES_MAX = 1_024
+
+/**
+ * Keeps a misconfigured peer that redials every second from flooding the log: the first refusal of a
+ * host for a reason is logged at once, repeats at most every REFUSAL_LOG_INTERVAL_MS with the count
+ * of those left out (`repeated`).
+ */
+export class RefusalLog {
+  private readonly seen = new Map<string, { loggedAt: number; suppressed: number }>()
+
+  /** undefined: leave this one out; a number: log it, with that many left out since the last line. */
+  admit(remote: string, reason: string, nowMs: number): number | undefined {
+    const key = `${remote.replace(/:\d+$/, '')}\u0000${reason}`
+    const entry = this.seen.get(key)
+    if (entry && nowMs - entry.loggedAt < REFUSAL_LOG_INTERVAL_MS) {
+      entry.suppressed++
+      return undefined
+    }
+    if (!entry && this.seen.size >= REFUSAL_LOG_SOURCES_MAX) this.seen.delete(this.seen.keys().next().value!)
+    this.seen.delete(key)
+    this.seen.set(key, { loggedAt: nowMs, suppressed: 0 })
+    return entry?.suppressed ?? 0
+  }
 }
