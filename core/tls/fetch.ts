@@ -73,8 +73,12 @@ function toResponse(res: IncomingMessage): Response {
   return new Response(body, { status, statusText: res.statusMessage ?? '', headers })
 }
 
-/** Error codes of certificate verification (OpenSSL's, as Node reports them). */
-const CERT_CODES = /^(UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_|ERR_TLS_CERT_|HOSTNAME_MISMATCH|ERR_SSL_|ERR_TLS_)/
+/**
+ * Error codes of a handshake that cannot succeed: certificate verification (OpenSSL's codes, as Node
+ * reports them), an alert the server sent instead of finishing the handshake (e.g. it wants a client
+ * certificate), or a server that does not speak TLS at all. All happen before any request is read.
+ */
+const CERT_CODES = /^(UNABLE_TO_|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_|ERR_TLS_CERT_|HOSTNAME_MISMATCH|ERR_SSL_(TLSV1|TLSV13|SSLV3)_ALERT_|ERR_SSL_WRONG_VERSION_NUMBER$)/
 
 /**
  * If `e` (or one of its causes) is a TLS failure — the server's certificate did not verify, or the
@@ -85,6 +89,8 @@ export function tlsFailure(e: unknown): string | undefined {
   for (let depth = 0; depth < 5 && c !== undefined && c !== null; depth++) {
     const code = (c as { code?: unknown }).code
     if (typeof code === 'string' && CERT_CODES.test(code)) return plainTlsMessage((c as Error).message)
+    // An https request to a plain-http listener: its answer is not a TLS record.
+    if (code === 'EPROTO' && /wrong version number/.test((c as Error).message)) return 'the server does not speak TLS (is it an http:// endpoint?)'
     c = (c as { cause?: unknown }).cause
   }
   return undefined

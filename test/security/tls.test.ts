@@ -371,6 +371,18 @@ describe('TLS: peers without the right certificate', () => {
   }, 120_000)
 })
 
+describe('TLS: a client that expects https from a plain-http member', () => {
+  it('fails at once with the reason, for calls and watches alike', async () => {
+    cluster = await TestCluster.start({ size: 1 })
+    const ep = cluster.members[0]!.clientUrl.replace('http:', 'https:')
+    const expected = `Error: no endpoint available: ${ep}: TLS: the server does not speak TLS (is it an http:// endpoint?)\n`
+    for (const args of [['put', 'k', 'v'], ['get', 'k'], ['watch', 'k']]) {
+      const r = await cairn([...args, '--cacert', pki.ca], { endpoints: ep, timeoutMs: 20_000 })
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: expected })
+    }
+  })
+})
+
 describe('TLS: configuration errors end `cairn serve` with one plain line', () => {
   const serve = (args: string[]) => cairn(['serve', '--data-dir', join(pki.dir, `data-${Math.random()}`), ...args], { timeoutMs: 30_000 })
 
