@@ -31,6 +31,9 @@ interface ConfdFlags {
   node?: string[]
   backend?: string
   logLevel: string
+  clientCaKeys?: string
+  clientCert?: string
+  clientKey?: string
 }
 
 interface GlobalFlags {
@@ -115,6 +118,9 @@ export function confdCommand(): Command {
     .option('--keep-stage-file', 'keep the staged files')
     .addOption(new Option('--node <url>', 'a member client URL (confd\'s flag; repeatable; replaces --endpoints)').argParser(collect))
     .addOption(new Option('--backend <name>', 'confd compatibility: only etcd/etcdv3 (Cairn) is served').hideHelp())
+    .option('--client-ca-keys <file>', "confd's name for --cacert: the CA that signs the members' certificates")
+    .option('--client-cert <file>', "confd's name for --cert: the client certificate")
+    .option('--client-key <file>', "confd's name for --key: the client certificate's key")
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .action(async (flags: ConfdFlags, self: Command) => {
       let parsed: ParsedConfd
@@ -127,7 +133,14 @@ export function confdCommand(): Command {
       const log = pino({ level: flags.logLevel, base: { name: 'cairn-confd' } }, pino.destination(2))
       let tls
       try {
-        tls = tlsClientOption(self.optsWithGlobals())
+        // confd's own TLS flag names take precedence over the global --cacert, --cert, --key.
+        const g = self.optsWithGlobals<Record<string, unknown>>()
+        tls = tlsClientOption({
+          ...g,
+          ...(flags.clientCaKeys !== undefined ? { cacert: flags.clientCaKeys } : {}),
+          ...(flags.clientCert !== undefined ? { cert: flags.clientCert } : {}),
+          ...(flags.clientKey !== undefined ? { key: flags.clientKey } : {}),
+        })
       } catch (e) {
         process.stderr.write(`Error: ${(e as Error).message}\n`)
         process.exit(1)
