@@ -75,10 +75,17 @@ function alive(c: TestCluster, i: number): boolean {
 
 /** Lines of member i's log with this message. */
 function logLines(c: TestCluster, i: number, msg: string): Array<Record<string, unknown>> {
-  return c.members[i]!.stderr.split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .filter((o) => o.msg === msg)
+  const out: Array<Record<string, unknown>> = []
+  for (const line of c.members[i]!.stderr.split('\n')) {
+    if (!line.startsWith('{')) continue
+    try {
+      const o = JSON.parse(line) as Record<string, unknown>
+      if (o.msg === msg) out.push(o)
+    } catch {
+      // the last line may still be arriving
+    }
+  }
+  return out
 }
 
 /** Opens a peer WebSocket to member i as member `fromHex` would, with the given client certificate. */
