@@ -4,7 +4,12 @@
 
 import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { ServerOptions as HttpsServerOptions } from 'node:https'
+import { TLSSocket } from 'node:tls'
+import type { Fetch } from '../tls/fetch.ts'
+import { guardTlsListener } from '../tls/listener.ts'
 import type { Logger } from 'pino'
 import { CairnError, InvalidArgumentError } from '../errors.ts'
 import type { Member } from '../server/member.ts'
@@ -23,6 +28,13 @@ export interface ClientApiOptions {
   logger: Logger
   maxRequestBytes: number
   metrics: Metrics
+  /** Serve https with these (certificate, and client-certificate checks under --client-cert-auth). */
+  tls?: HttpsServerOptions
+  /**
+   * How this member calls other members' client URLs (forwarding to the leader, its own discovery
+   * directory): with TLS, it trusts --trusted-ca-file and presents its --cert-file. Default: global fetch.
+   */
+  fetch?: Fetch
 }
 
 export class HttpError extends Error {
@@ -35,16 +47,29 @@ export class HttpError extends Error {
 }
 
 export function createClientServer(opts: ClientApiOptions): Server {
-  const v2 = acquireV2Api({ ...opts, membership: v3MembershipPort(opts.member) }) // etcd's v2 API: /v2/keys, /v2/members, /v2/machines, /v2/stats/*
-  const server = createServer((req, res) => {
+  const v2 = acquireV2Api({ ...opts, membership: v3MembershipPort(opts.member, opts.fetch ? { fetch: opts.fetch } : undefined) }) // etcd's v2 API: /v2/keys, /v2/members, /v2/machines, /v2/stats/*
+  const onRequest: RequestListener = (req, res) => {
     if (v2.api.owns(req)) return void v2.api.handle(req, res)
     handle(req, res, opts).catch((e: unknown) => sendError(res, e, opts.logger))
-  })
+  }
+  const server: Server = opts.tls ? tlsClientServer(opts.tls, onRequest, opts.logger) : createServer(onRequest)
   server.on('close', v2.release)
   server.keepAliveTimeout = 30_000
   server.headersTimeout = 60_000
   server.requestTimeout = 0 // watches and v2 waits are long-lived
   attachWatchEndpoints(server, opts)
+  return server
+}
+
+/**
+ * The client listener over TLS. A client refused during the handshake (no certificate, or one the
+ * --trusted-ca-file did not sign, under --client-cert-auth) is logged with its address and the reason.
+ * The verified certificate's common name is available to request handlers through
+ * clientCertCommonName(req) (client-identity.ts).
+ */
+function tlsClientServer(tls: HttpsServerOptions, onRequest: RequestListener, logger: Logger): Server {
+  const server = createHttpsServer(tls, onRequest)
+  guardTlsListener(server, logger, 'client')
   return server
 }
 
@@ -59,7 +84,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ClientApi
     return
   }
   if (path === '/v3/maintenance/snapshot') return serveSnapshot(req, res, opts)
-  if (path === '/new' && req.method === 'GET') return newDiscoveryToken(req, res, url)
+  if (path === '/new' && req.method === 'GET') return newDiscoveryToken(req, res, url, opts.fetch ?? fetch)
   if (path.startsWith('/v3/')) {
     if (path === '/v3/watch') return // handled by the watch endpoint (streaming POST)
     if (req.method !== 'POST' && req.method !== 'PUT') {
@@ -67,7 +92,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ClientApi
     }
     const body = await readJson(req, opts.maxRequestBytes)
     const started = process.hrtime.bigint()
-    const answer = await routeV3(path, body, opts.member)
+    const answer = await routeV3(path, body, opts.member, opts.fetch ? { fetch: opts.fetch } : undefined)
     opts.metrics.observeRequest(path, Number(process.hrtime.bigint() - started) / 1e9)
     if (answer === undefined) return sendJson(res, 404, { error: 'Not Found', code: 5, message: 'Not Found' })
     return sendJson(res, 200, answer)
@@ -124,7 +149,7 @@ export const DISCOVERY_SIZE_MAX = 99
  * `GET /new?size=N`: makes this cluster a discovery service for a new cluster of N members, as
  * discovery.etcd.io does. Answers the discovery URL as plain text.
  */
-async function newDiscoveryToken(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+async function newDiscoveryToken(req: IncomingMessage, res: ServerResponse, url: URL, get: Fetch): Promise<void> {
   const raw = url.searchParams.get('size') ?? '3'
   const size = Number(raw)
   if (!/^\d+$/.test(raw) || size < 1 || size > DISCOVERY_SIZE_MAX) {
@@ -132,9 +157,10 @@ async function newDiscoveryToken(req: IncomingMessage, res: ServerResponse, url:
     return
   }
   const token = randomBytes(16).toString('hex')
-  const self = `http://${req.socket.localAddress?.includes(':') ? `[${req.socket.localAddress}]` : req.socket.localAddress}:${req.socket.localPort}`
+  const scheme = req.socket instanceof TLSSocket ? 'https' : 'http'
+  const self = `${scheme}://${req.socket.localAddress?.includes(':') ? `[${req.socket.localAddress}]` : req.socket.localAddress}:${req.socket.localPort}`
   const dir = `/v2/keys/_etcd/registry/${token}`
-  const put = await fetch(`${self}${dir}/_config/size`, {
+  const put = await get(`${self}${dir}/_config/size`, {
     method: 'PUT',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: `value=${size}`,
@@ -144,8 +170,8 @@ async function newDiscoveryToken(req: IncomingMessage, res: ServerResponse, url:
     res.writeHead(503, { 'content-type': 'text/plain' }).end(`cannot create the discovery token: HTTP ${put.status}\n`)
     return
   }
-  const host = req.headers.host ?? self.replace(/^http:\/\//, '')
-  res.writeHead(200, { 'content-type': 'text/plain' }).end(`http://${host}${dir}\n`)
+  const host = req.headers.host ?? self.replace(/^https?:\/\//, '')
+  res.writeHead(200, { 'content-type': 'text/plain' }).end(`${scheme}://${host}${dir}\n`)
 }
 
 async function health(res: ServerResponse, member: Member): Promise<void> {
