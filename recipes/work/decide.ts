@@ -1,0 +1,214 @@
+// The scheduler's decision, a pure function of what it read: jobs, present machines, assignments,
+// statuses, and how long each vanished machine has been gone. It returns the writes to make. Rules:
+//
+//  - Stability first: a valid assignment on a present machine is never moved, and one on a machine
+//    that vanished less than the grace period ago is kept (a slow store, a store leader change or an
+//    agent restart must not reschedule the fleet — fleet's worst failure).
+//  - One place per replica: a replica is placed only when it has no assignment anywhere and no status
+//    anywhere (a status means a process may still be running or stopping there). So moving work off
+//    a live machine takes two rounds: unassign, wait for that agent to remove the status, place.
+//  - Placement: machines that match the job's labels, conflict with none of the jobs on them (either
+//    side may declare the conflict) and have the capacity; replicas of a job spread (fewest replicas
+//    of that job first), then the least loaded machine, then the machine ID, so the result is
+//    deterministic.
+//  - A global job has one replica per fitting present machine, named after the machine; it is never
+//    moved, only removed when its machine has been gone past the grace period.
+
+import type { ReplicaRef } from './layout.ts'
+import { replicaId } from './layout.ts'
+import type { MachineInfo } from './machine.ts'
+import type { JobSpec, Resources } from './spec.ts'
+import { RESOURCE_NAMES, replicaNames } from './spec.ts'
+
+export interface JobEntry {
+  spec: JobSpec
+  /** Mod revision of the job key. */
+  revision: number
+}
+
+export interface Placement extends ReplicaRef {
+  machine: string
+}
+
+export interface PlacedAssignment extends Placement {
+  /** Revision recorded in the assignment (-1 when its value could not be read: it is rewritten). */
+  revision: number
+}
+
+export interface Absence {
+  /** When the scheduler first saw the machine missing (ms). */
+  sinceMs: number
+  /** The machine's announced stop timeout, if it was ever seen (ms). */
+  stopTimeoutMs: number
+}
+
+export interface SchedulerState {
+  jobs: ReadonlyMap<string, JobEntry>
+  /** Machines whose presence key exists. */
+  machines: ReadonlyMap<string, MachineInfo>
+  assignments: readonly PlacedAssignment[]
+  /** Replicas with a status key (a process may run there). */
+  statuses: readonly Placement[]
+  /** Machines referenced by assignments but not present. */
+  absent: ReadonlyMap<string, Absence>
+  nowMs: number
+  graceMs: number
+}
+
+export type Action =
+  | ({ kind: 'assign' } & Placement)
+  /** The job's spec changed: rewrite the assignment (the agent restarts the replica). */
+  | ({ kind: 'update' } & Placement)
+  | ({ kind: 'unassign'; reason: string } & Placement)
+
+export interface Decision {
+  actions: Action[]
+  /** Replicas that fit nowhere right now. */
+  unplaced: ReplicaRef[]
+  /** Absent machines still within their grace period (their work is kept). */
+  waiting: string[]
+}
+
+/** Whether a vanished machine has been gone long enough for its work to move. */
+export function graceOver(state: Pick<SchedulerState, 'nowMs' | 'graceMs'>, a: Absence): boolean {
+  return state.nowMs - a.sinceMs >= Math.max(state.graceMs, a.stopTimeoutMs)
+}
+
+function labelsMatch(spec: JobSpec, m: MachineInfo): boolean {
+  return Object.entries(spec.constraints.labels).every(([k, v]) => m.labels[k] === v)
+}
+
+function conflicts(a: string, b: string, jobs: ReadonlyMap<string, JobEntry>): boolean {
+  if (a === b) return false
+  return (jobs.get(a)?.spec.constraints.conflicts.includes(b) ?? false) || (jobs.get(b)?.spec.constraints.conflicts.includes(a) ?? false)
+}
+
+/** What is on each machine as the plan grows: jobs (for conflicts), replica count and resources used. */
+class Occupancy {
+  private readonly jobsOn = new Map<string, Map<string, number>>()
+  private readonly used = new Map<string, Resources>()
+  private readonly count = new Map<string, number>()
+
+  add(machine: string, job: string, need: Resources | undefined): void {
+    const jobs = this.jobsOn.get(machine) ?? new Map<string, number>()
+    jobs.set(job, (jobs.get(job) ?? 0) + 1)
+    this.jobsOn.set(machine, jobs)
+    this.count.set(machine, (this.count.get(machine) ?? 0) + 1)
+    const u = this.used.get(machine) ?? { cpu: 0, memory: 0 }
+    if (need) for (const r of RESOURCE_NAMES) u[r] += need[r]
+    this.used.set(machine, u)
+  }
+
+  /** Adds a job seen only through a status (a process stopping): counts for conflicts, not for load. */
+  addPresence(machine: string, job: string): void {
+    const jobs = this.jobsOn.get(machine) ?? new Map<string, number>()
+    if (!jobs.has(job)) jobs.set(job, 0)
+    this.jobsOn.set(machine, jobs)
+  }
+
+  replicasOf(machine: string, job: string): number {
+    return this.jobsOn.get(machine)?.get(job) ?? 0
+  }
+
+  load(machine: string): number {
+    return this.count.get(machine) ?? 0
+  }
+
+  conflictsOn(machine: string, job: string, jobs: ReadonlyMap<string, JobEntry>): boolean {
+    for (const other of this.jobsOn.get(machine)?.keys() ?? []) if (conflicts(job, other, jobs)) return true
+    return false
+  }
+
+  fits(m: MachineInfo, need: Resources): boolean {
+    const u = this.used.get(m.id) ?? { cpu: 0, memory: 0 }
+    return RESOURCE_NAMES.every((r) => m.capacity[r] === undefined || u[r] + need[r] <= m.capacity[r]!)
+  }
+}
+
+function byPlacement(a: Placement, b: Placement): number {
+  return a.job < b.job ? -1 : a.job > b.job ? 1 : a.replica < b.replica ? -1 : a.replica > b.replica ? 1 : a.machine < b.machine ? -1 : a.machine > b.machine ? 1 : 0
+}
+
+/** Why an existing assignment must go, or undefined to keep it (conflicts are checked by the caller). */
+function invalidReason(state: SchedulerState, a: PlacedAssignment): string | undefined {
+  const job = state.jobs.get(a.job)
+  if (job === undefined) return 'job removed'
+  if (job.spec.global ? a.replica !== a.machine : !replicaNames(job.spec).includes(a.replica)) return 'replica no longer wanted'
+  const machine = state.machines.get(a.machine)
+  if (machine === undefined) {
+    const absence = state.absent.get(a.machine) ?? { sinceMs: state.nowMs, stopTimeoutMs: 0 }
+    return graceOver(state, absence) ? 'machine gone past the grace period' : undefined
+  }
+  if (!labelsMatch(job.spec, machine)) return 'machine labels no longer match'
+  return undefined
+}
+
+/** Decides the writes that bring assignments closer to the jobs. Pure and deterministic. */
+export function decide(state: SchedulerState): Decision {
+  const actions: Action[] = []
+  const occupancy = new Occupancy()
+  const taken = new Set<string>()
+  const waiting = new Set<string>()
+  // Keep what is valid, in a fixed order so that conflicts and duplicates resolve the same way each time.
+  for (const a of [...state.assignments].sort(byPlacement)) {
+    const id = replicaId(a)
+    const reason = taken.has(id)
+      ? 'replica already assigned elsewhere'
+      : (invalidReason(state, a) ?? (occupancy.conflictsOn(a.machine, a.job, state.jobs) ? 'conflicts with a job on the machine' : undefined))
+    if (reason !== undefined) {
+      actions.push({ kind: 'unassign', reason, machine: a.machine, job: a.job, replica: a.replica })
+      continue
+    }
+    taken.add(id)
+    if (!state.machines.has(a.machine)) waiting.add(a.machine)
+    const job = state.jobs.get(a.job)!
+    occupancy.add(a.machine, a.job, job.spec.resources)
+    if (a.revision !== job.revision) actions.push({ kind: 'update', machine: a.machine, job: a.job, replica: a.replica })
+  }
+  // A status anywhere holds its replica: the process there may not have stopped yet.
+  for (const s of state.statuses) {
+    taken.add(replicaId(s))
+    occupancy.addPresence(s.machine, s.job)
+  }
+  const machines = [...state.machines.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  const unplaced: ReplicaRef[] = []
+  for (const name of [...state.jobs.keys()].sort()) {
+    const { spec } = state.jobs.get(name)!
+    const fitting = (m: MachineInfo) => labelsMatch(spec, m) && !occupancy.conflictsOn(m.id, name, state.jobs) && occupancy.fits(m, spec.resources)
+    if (spec.global) {
+      for (const m of machines) {
+        if (taken.has(replicaId({ job: name, replica: m.id })) || !labelsMatch(spec, m)) continue
+        if (!fitting(m)) {
+          unplaced.push({ job: name, replica: m.id })
+          continue
+        }
+        place({ machine: m.id, job: name, replica: m.id })
+      }
+      continue
+    }
+    for (const replica of replicaNames(spec)) {
+      if (taken.has(replicaId({ job: name, replica }))) continue
+      let best: MachineInfo | undefined
+      for (const m of machines) {
+        if (!fitting(m)) continue
+        if (best === undefined || better(m, best)) best = m
+      }
+      if (best === undefined) unplaced.push({ job: name, replica })
+      else place({ machine: best.id, job: name, replica })
+    }
+    function better(m: MachineInfo, than: MachineInfo): boolean {
+      const [a, b] = [occupancy.replicasOf(m.id, name), occupancy.replicasOf(than.id, name)]
+      if (a !== b) return a < b
+      const [la, lb] = [occupancy.load(m.id), occupancy.load(than.id)]
+      if (la !== lb) return la < lb
+      return m.id < than.id
+    }
+  }
+  return { actions, unplaced, waiting: [...waiting].sort() }
+
+  function place(p: Placement): void {
+    actions.push({ kind: 'assign', ...p })
+    taken.add(replicaId(p))
+    occupancy.add(p.machine, p.job, state.jobs.get(p.job)!.spec.resources)
+  }
+}
