@@ -9,7 +9,11 @@ export interface ReplicaRow {
   replica: string
   /** Where it is assigned ('' while unplaced). */
   machine: string
-  /** The agent's state, `pending` while no agent reports it, `unplaced` while nowhere fits or no scheduler acted. */
+  /**
+   * The agent's state; `pending` while the agent has not reported it, `machine-gone` while its machine
+   * is absent (within the grace period), `stopping` for a status left after unassignment, `unplaced`
+   * while nowhere fits (or no scheduler acted yet).
+   */
   state: string
   pid: number
   restarts: number
@@ -29,7 +33,9 @@ export function replicaRows(world: World, onlyJob?: string): ReplicaRow[] {
   const key = (machine: string, id: string) => `${id}@${machine}`
   for (const a of world.assignments) {
     if (onlyJob !== undefined && a.job !== onlyJob) continue
-    rows.set(key(a.machine, replicaId(a)), { job: a.job, replica: a.replica, machine: a.machine, state: 'pending', pid: 0, restarts: 0, exitCode: null, since: 0 })
+    // No status yet: the agent has not started it, or the machine is gone (its statuses went with its lease).
+    const state = world.machines.has(a.machine) ? 'pending' : 'machine-gone'
+    rows.set(key(a.machine, replicaId(a)), { job: a.job, replica: a.replica, machine: a.machine, state, pid: 0, restarts: 0, exitCode: null, since: 0 })
   }
   for (const s of world.statuses) {
     if (onlyJob !== undefined && s.job !== onlyJob) continue
@@ -68,7 +74,7 @@ export function machineRows(world: World): MachineRow[] {
     .sort((a, b) => (a.id < b.id ? -1 : 1))
     .map((m) => ({
       machine: m.id,
-      labels: Object.entries(m.labels).map(([k, v]) => `${k}=${v}`).join(','),
+      labels: Object.entries(m.labels).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(','),
       capacity: Object.entries(m.capacity).map(([k, v]) => `${k}=${v}`).join(','),
       replicas: world.assignments.filter((a) => a.machine === m.id).length,
       since: m.startedAt,
