@@ -160,6 +160,20 @@ describe('cairn scheduler + cairn agent', () => {
     expect(machines.stdout).toMatch(/^m1\s+disk=ssd,zone=a\s+-\s+\d+\s+\d+s$/m)
   }, 60_000)
 
+  it('a changed spec restarts the job\'s replica where it runs, without moving it', async () => {
+    const before = (await readWorld(client)).assignments.find((a) => a.job === 'batch1')!
+    const startsBefore = fleet.records().filter((r) => r.replica === 'batch1#0').length
+    await client.put(jobKey('batch1'), encodeJobSpec(parseJobSpec({ name: 'batch1', ...job(), env: { RECORD: fleet.record, VERSION: '2' } })))
+    await until('batch1 to restart', () => fleet.records().filter((r) => r.replica === 'batch1#0').length === startsBefore + 2, 10_000, () => fleet.dump())
+    const world = await waitConverged('batch1 running again', 10_000)
+    const after = world.assignments.find((a) => a.job === 'batch1')!
+    expect(after.machine).toBe(before.machine)
+    expect(after.revision).toBe(world.jobs.get('batch1')!.revision)
+    const [stop, start] = fleet.records().filter((r) => r.replica === 'batch1#0').slice(-2)
+    expect([stop!.what, start!.what]).toEqual(['stop', 'start'])
+    expect(start!.machine).toBe(before.machine)
+  }, 30_000)
+
   it('store leader changes under load move nothing and restart nothing', async () => {
     const before = await assignmentRevisions()
     const startsBefore = fleet.records().filter((r) => r.what === 'start').length
