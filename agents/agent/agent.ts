@@ -89,16 +89,17 @@ export class Agent {
       }
       if (!this.stopped) await this.clock.sleep(500, this.stopper.signal)
     }
-    this.log.info({ machine: this.cfg.machineId }, 'agent: stopped')
+    this.log.info({}, 'agent: stopped')
   }
 
   private async serve(session: Session, reporter: StatusReporter, signal: AbortSignal): Promise<void> {
-    await this.register(session, signal)
+    await this.retrying('registering', signal, () => this.register(session, signal))
     if (signal.aborted) return
-    this.log.info({ machine: this.cfg.machineId, lease: session.leaseId.toString(16), labels: this.cfg.labels }, 'agent: registered')
+    this.log.info({ lease: session.leaseId.toString(16), labels: this.cfg.labels }, 'agent: registered')
     const prefix = assignPrefixOf(this.cfg.machineId)
     while (!signal.aborted) {
-      const r = await this.client.get(prefix, { prefix: true, signal })
+      const r = await this.retrying('reading assignments', signal, () => this.client.get(prefix, { prefix: true, signal }))
+      if (r === undefined) return
       const seen = new Set<string>()
       for (const kv of r.kvs) {
         const ref = parseReplicaKey(ASSIGN_PREFIX, toText(kv.key))
@@ -126,6 +127,25 @@ export class Agent {
     }
   }
 
+  /**
+   * Runs `fn` until it succeeds or `signal` aborts (then undefined). A store that is briefly
+   * unavailable (a leader change, a member restart) must not stop the work: only the lease decides.
+   */
+  private async retrying<T>(what: string, signal: AbortSignal, fn: () => Promise<T>): Promise<T | undefined> {
+    let delayMs = 200
+    while (!signal.aborted) {
+      try {
+        return await fn()
+      } catch (e) {
+        if (signal.aborted) return undefined
+        this.log.warn({ err: (e as Error).message }, `agent: ${what} failed; trying again`)
+        await this.clock.sleep(delayMs, signal)
+        delayMs = Math.min(2000, delayMs * 2)
+      }
+    }
+    return undefined
+  }
+
   /** Puts our machine key, unless another live agent holds this machine ID: then waits for it to go. */
   private async register(session: Session, signal: AbortSignal): Promise<void> {
     const key = machineKey(this.cfg.machineId)
@@ -143,7 +163,7 @@ export class Agent {
       if (other?.lease === session.leaseId) return
       if (!warned) {
         // Another agent with our ID — or our own previous run, whose lease has not run out yet.
-        this.log.warn({ machine: this.cfg.machineId, lease: other?.lease.toString(16) }, 'agent: machine ID registered by another lease; waiting for it to expire')
+        this.log.warn({ lease: other?.lease.toString(16) }, 'agent: machine ID registered by another lease; waiting for it to expire')
         warned = true
       }
       await this.clock.sleep(1000, signal)

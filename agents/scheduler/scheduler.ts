@@ -14,7 +14,7 @@ import type { Leadership } from '../../recipes/election/election.ts'
 import { planViolations } from '../../recipes/work/check.ts'
 import { decide } from '../../recipes/work/decide.ts'
 import type { SchedulerState } from '../../recipes/work/decide.ts'
-import { ELECTION_NAME, replicaId, WORK_PREFIX } from '../../recipes/work/layout.ts'
+import { ELECTION_NAME, JOBS_PREFIX, parseNameKey, replicaId, WORK_PREFIX } from '../../recipes/work/layout.ts'
 import { readWorld } from '../../recipes/work/read.ts'
 import { AbsenceTracker } from './absence.ts'
 import { writePlan } from './write.ts'
@@ -119,13 +119,16 @@ export class Scheduler {
   private async pass(leadership: Leadership, absence: AbsenceTracker, signal: AbortSignal): Promise<number | undefined> {
     const world = await readWorld(this.client, signal)
     for (const b of world.bad) this.log.warn(b, 'scheduler: ignoring an undecodable key')
+    // A job whose spec cannot be read (a bad hand edit) is left exactly as it runs: neither stopped
+    // nor placed, until its spec is fixed or it is removed.
+    const unreadable = new Set(world.bad.map((b) => parseNameKey(JOBS_PREFIX, b.key)).filter((n) => n !== undefined))
     const nowMs = this.clock.now()
     const referenced = [...world.assignments.map((a) => a.machine), ...world.statuses.map((s) => s.machine)]
     const state: SchedulerState = {
       jobs: world.jobs,
       machines: world.machines,
-      assignments: world.assignments,
-      statuses: world.statuses.map(({ machine, job, replica }) => ({ machine, job, replica })),
+      assignments: world.assignments.filter((a) => !unreadable.has(a.job)),
+      statuses: world.statuses.filter((s) => !unreadable.has(s.job)).map(({ machine, job, replica }) => ({ machine, job, replica })),
       absent: new Map(absence.update(world.machines, referenced, nowMs)),
       nowMs,
       graceMs: this.cfg.machineGraceMs,

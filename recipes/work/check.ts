@@ -57,7 +57,10 @@ export function planViolations(state: SchedulerState, actions: readonly Action[]
   const after = applyPlan(state.assignments, actions, (job) => state.jobs.get(job)?.revision ?? -1)
   const machinesOf = new Map<string, string[]>()
   for (const a of after) machinesOf.set(replicaId(a), [...(machinesOf.get(replicaId(a)) ?? []), a.machine])
-  for (const [id, ms] of machinesOf) if (ms.length > 1) problems.push(`${id} assigned to ${ms.length} machines (${ms.join(', ')})`)
+  // Doubles the plan creates (the scheduler never writes one; one found in the store is repaired
+  // by unassigning, except within a grace period, where nothing may be taken away).
+  const assigned = new Set(actions.filter((a) => a.kind === 'assign').map(replicaId))
+  for (const [id, ms] of machinesOf) if (ms.length > 1 && assigned.has(id)) problems.push(`${id} assigned to ${ms.length} machines (${ms.join(', ')})`)
   problems.push(...newPlacementProblems(state, actions, after))
   return problems
 }

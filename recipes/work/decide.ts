@@ -149,12 +149,17 @@ export function decide(state: SchedulerState): Decision {
   const occupancy = new Occupancy()
   const taken = new Set<string>()
   const waiting = new Set<string>()
-  // Keep what is valid, in a fixed order so that conflicts and duplicates resolve the same way each time.
-  for (const a of [...state.assignments].sort(byPlacement)) {
+  // Keep what is valid, in a fixed order so that conflicts and duplicates resolve the same way each
+  // time. Work on a machine within its grace period comes first and is never taken away for a
+  // conflict or a duplicate: nobody knows what still runs there, so it must not become placeable.
+  const absentFirst = (a: Placement, b: Placement) => Number(state.machines.has(a.machine)) - Number(state.machines.has(b.machine))
+  for (const a of [...state.assignments].sort((x, y) => absentFirst(x, y) || byPlacement(x, y))) {
     const id = replicaId(a)
+    const present = state.machines.has(a.machine)
+    if (taken.has(id) && !present && invalidReason(state, a) === undefined) continue // a duplicate within its grace period: left alone
     const reason = taken.has(id)
       ? 'replica already assigned elsewhere'
-      : (invalidReason(state, a) ?? (occupancy.conflictsOn(a.machine, a.job, state.jobs) ? 'conflicts with a job on the machine' : undefined))
+      : (invalidReason(state, a) ?? (present && occupancy.conflictsOn(a.machine, a.job, state.jobs) ? 'conflicts with a job on the machine' : undefined))
     if (reason !== undefined) {
       actions.push({ kind: 'unassign', reason, machine: a.machine, job: a.job, replica: a.replica })
       continue

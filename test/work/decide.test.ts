@@ -166,6 +166,9 @@ const stateArb: fc.Arbitrary<SchedulerState> = fc
 
 type Decider = (s: SchedulerState) => Decision
 
+/** Runs of the safety property (WORK_PROPERTY_RUNS=20000 for a longer search). */
+const RUNS = Number(process.env.WORK_PROPERTY_RUNS ?? 400)
+
 /** One round of the world: the plan is written; agents on present machines start what they are given and stop what was taken away. */
 function step(s: SchedulerState, d: Decision): SchedulerState {
   const assignments = applyPlan(s.assignments, d.actions, (j) => s.jobs.get(j)?.revision ?? -1)
@@ -202,7 +205,7 @@ describe('decide() properties', () => {
       fc.property(stateArb, (s) => {
         expect(converges(decide, s)).toEqual([])
       }),
-      { numRuns: 400 },
+      { numRuns: RUNS },
     )
   })
 
@@ -212,9 +215,11 @@ describe('decide() properties', () => {
         let s = s0
         for (let i = 0; i < 8; i++) s = step(s, decide(s))
         const d = decide(s)
-        const placed = new Map<string, number>()
-        for (const a of s.assignments) placed.set(replicaId(a), (placed.get(replicaId(a)) ?? 0) + 1)
-        for (const n of placed.values()) expect(n).toBe(1)
+        const placed = new Map<string, string[]>()
+        for (const a of s.assignments) placed.set(replicaId(a), [...(placed.get(replicaId(a)) ?? []), a.machine])
+        // A replica on a present machine is there once; only a duplicate the state began with on
+        // machines within their grace period may remain (nothing is taken away from those).
+        for (const ms of placed.values()) if (ms.some((m) => s.machines.has(m))) expect(ms).toHaveLength(1)
         for (const u of d.unplaced) expect(placed.has(replicaId(u))).toBe(false)
       }),
       { numRuns: 200 },
