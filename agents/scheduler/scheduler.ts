@@ -47,8 +47,6 @@ export class Scheduler {
   private readonly clock: Clock
   private kickController = new AbortController()
   private kickTimer: NodeJS.Timeout | undefined
-  /** Passes that wrote something; for tests and logs. */
-  passes = 0
 
   constructor(
     private readonly client: Client,
@@ -146,7 +144,6 @@ export class Scheduler {
         await this.checkStillLeading(leadership)
         this.kick(0)
       } else {
-        this.passes++
         for (const a of decision.actions) {
           const fields = { machine: a.machine, replica: replicaId(a), ...(a.kind === 'unassign' ? { reason: a.reason } : {}) }
           this.log.info(fields, `scheduler: ${a.kind}`)

@@ -49,7 +49,7 @@ export class WorkFleet {
   }
 
   agent(id: string, labels: string, extra: string[] = []): Daemon {
-    return this.start(id, ['agent', '--machine-id', id, '--labels', labels, '--ttl', '2', '--log-dir', join(this.root, 'logs', id), '--stop-timeout', '2s', '--restart-delay', '200ms', ...extra])
+    return this.start(id, ['agent', '--machine-id', id, '--labels', labels, '--ttl', '3', '--log-dir', join(this.root, 'logs', id), '--stop-timeout', '2s', '--restart-delay', '200ms', ...extra])
   }
 
   scheduler(id: string, graceMs: number): Daemon {

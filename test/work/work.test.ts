@@ -20,7 +20,8 @@ import { post, TestCluster } from '../cluster/harness.ts'
 import { doubleRuns, FAKE_JOB, until, WorkFleet } from './fleet.ts'
 
 const GRACE_MS = 2000
-const TTL_MS = 2000
+/** The agents' lease TTL (3 s: short, yet a loaded test machine does not miss keep-alives). */
+const TTL_MS = 3000
 
 let cluster: TestCluster
 let client: Client
@@ -151,13 +152,15 @@ describe('cairn scheduler + cairn agent', () => {
     expect(startsPerReplica().size).toBe(16)
     expect(fleet.records().filter((r) => r.what === 'stop')).toEqual([])
 
-    const ls = await cairn(['work', 'ls'], { endpoints })
+    const [ls, machines, status] = await Promise.all([cairn(['work', 'ls'], { endpoints }), cairn(['work', 'machines'], { endpoints }), cairn(['work', 'status', 'db'], { endpoints })])
     expect(ls.code).toBe(0)
     expect(ls.stdout.split('\n')[0]).toMatch(/^JOB\s+REPLICA\s+MACHINE\s+STATE\s+SINCE$/)
     expect(ls.stdout).toMatch(/^db\s+0\s+m1\s+running\s+\d+s$/m)
     expect(ls.stdout.trim().split('\n')).toHaveLength(17)
-    const machines = await cairn(['work', 'machines'], { endpoints })
     expect(machines.stdout).toMatch(/^m1\s+disk=ssd,zone=a\s+-\s+\d+\s+\d+s$/m)
+    expect(status.code).toBe(0)
+    expect(status.stdout).toContain('labels:      disk=ssd\n')
+    expect(status.stdout).toMatch(/^0\s+m1\s+running\s+\d+\s+0\s+-\s+\d+s$/m)
   }, 60_000)
 
   it('a changed spec restarts the job\'s replica where it runs, without moving it', async () => {
@@ -229,6 +232,10 @@ describe('cairn scheduler + cairn agent', () => {
     const tookMs = Date.now() - killedAt
     expect(tookMs).toBeLessThan(TTL_MS + GRACE_MS + 8000)
     for (const id of moved) expect(after.assignments.find((a) => replicaId(a) === id)?.machine, id).not.toBe(victim)
+    // …and not before the grace period: the lease ran out at the kill at the earliest.
+    const restarted = fleet.records().filter((r) => r.what === 'start' && moved.includes(r.replica) && r.machine !== victim)
+    expect(restarted).toHaveLength(moved.length)
+    for (const r of restarted) expect(r.atMs, r.replica).toBeGreaterThanOrEqual(killedAt + GRACE_MS)
     expect(after.assignments.some((a) => a.machine === victim)).toBe(false)
     expect(doubleRuns(fleet.records())).toEqual([])
   }, 60_000)
