@@ -84,8 +84,9 @@ export class Agent {
         if (session.isLost) reporter.close()
         await this.stopAll()
         reporter.close()
-        if (this.stopped) await session.close()
-        else session.abandon()
+        // Revoked rather than left to expire: a fresh registration need not wait for it (closing a
+        // lost session revokes nothing).
+        await session.close()
       }
       if (!this.stopped) await this.clock.sleep(500, this.stopper.signal)
     }
