@@ -7,10 +7,10 @@
 //  - One place per replica: a replica is placed only when it has no assignment anywhere and no status
 //    anywhere (a status means a process may still be running or stopping there). So moving work off
 //    a live machine takes two rounds: unassign, wait for that agent to remove the status, place.
-//  - Placement: machines that match the job's labels, conflict with none of the jobs on them (either
-//    side may declare the conflict) and have the capacity; replicas of a job spread (fewest replicas
-//    of that job first), then the least loaded machine, then the machine ID, so the result is
-//    deterministic.
+//  - Placement: the most constrained jobs first (fewest machines matching their labels), each on a
+//    machine that matches its labels, conflicts with none of the jobs there (either side may declare
+//    the conflict) and has the capacity; replicas of a job spread (fewest replicas of that job first),
+//    then the least loaded machine, then the machine ID, so the result is deterministic.
 //  - A global job has one replica per fitting present machine, named after the machine; it is never
 //    moved, only removed when its machine has been gone past the grace period.
 
@@ -177,7 +177,11 @@ export function decide(state: SchedulerState): Decision {
   }
   const machines = [...state.machines.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   const unplaced: ReplicaRef[] = []
-  for (const name of [...state.jobs.keys()].sort()) {
+  // The most constrained jobs first (fewest machines with matching labels), so that a job that can
+  // run in one place only is not crowded out of it by one that could have run anywhere.
+  const fitCount = new Map([...state.jobs.values()].map(({ spec }) => [spec.name, machines.filter((m) => labelsMatch(spec, m)).length]))
+  const order = [...state.jobs.keys()].sort((a, b) => fitCount.get(a)! - fitCount.get(b)! || (a < b ? -1 : a > b ? 1 : 0))
+  for (const name of order) {
     const { spec } = state.jobs.get(name)!
     const fitting = (m: MachineInfo) => labelsMatch(spec, m) && !occupancy.conflictsOn(m.id, name, state.jobs) && occupancy.fits(m, spec.resources)
     if (spec.global) {

@@ -42,6 +42,12 @@ describe('decide() examples', () => {
     expect(d.unplaced).toEqual([{ job: 'a1', replica: '0' }])
   })
 
+  it('places the most constrained job first, so a job that could run anywhere does not take its only machine', () => {
+    // "cache" sorts first by name and conflicts with "db", which can run on b only.
+    const d = decide(state({ jobs: [job('cache', { constraints: { conflicts: ['db'] } }), job('db', { constraints: { labels: { disk: 'ssd' } } })], machines: [machine('b', { disk: 'ssd' }), machine('c')] }))
+    expect(assigns(d)).toEqual(['cache#0@c', 'db#0@b'])
+  })
+
   it('respects capacity', () => {
     const d = decide(state({ jobs: [job('big', { replicas: 3, resources: { cpu: 2 } })], machines: [machine('a', {}, { cpu: 3 }), machine('b', {}, { cpu: 4 })] }))
     expect(assigns(d)).toEqual(['big#0@a', 'big#1@b', 'big#2@b'])
