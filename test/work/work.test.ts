@@ -278,4 +278,21 @@ describe('cairn scheduler + cairn agent', () => {
     expect(gone.stderr).toBe('Error: job web not found\n')
     expect(doubleRuns(fleet.records())).toEqual([])
   }, 60_000)
+
+  it('SIGTERM to an agent stops its programs, revokes its presence and exits 0', async () => {
+    const onM1 = (await readWorld(client)).assignments.filter((a) => a.machine === 'm1').map(replicaId)
+    expect(onM1.length).toBeGreaterThan(0)
+    const lease = (await client.get('/cairn/work/machines/m1')).kvs[0]!.lease
+    const recordsBefore = fleet.records().length
+    await fleet.kill('m1', 'SIGTERM')
+    expect(fleet.daemons.get('m1')!.proc!.exitCode).toBe(0)
+    const stopped = fleet.records().slice(recordsBefore).filter((r) => r.what === 'stop' && r.machine === 'm1')
+    expect(stopped.map((r) => r.replica).sort()).toEqual([...onM1].sort())
+    const world = await readWorld(client)
+    // Gone at once: the lease was revoked, not left to expire.
+    expect(world.machines.has('m1')).toBe(false)
+    expect(world.statuses.some((x) => x.machine === 'm1')).toBe(false)
+    expect((await client.lease.timeToLive(lease)).ttl).toBe(-1)
+    expect(doubleRuns(fleet.records())).toEqual([])
+  }, 30_000)
 })
