@@ -179,7 +179,7 @@ function statusVerb(): Command {
         const now = Date.now()
         if (job) {
           const s = job.spec
-          process.stdout.write(`job:         ${s.name}${job ? '' : ' (removed)'}\n`)
+          process.stdout.write(`job:         ${s.name}\n`)
           process.stdout.write(`command:     ${JSON.stringify(s.command)}\n`)
           process.stdout.write(`replicas:    ${s.global ? 'global (one per machine)' : s.replicas}\n`)
           process.stdout.write(`restart:     ${s.restart}\n`)

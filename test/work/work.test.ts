@@ -18,6 +18,8 @@ import { encodeJobSpec, parseJobSpec, replicaNames } from '../../recipes/work/sp
 import { cairn } from '../cli/run.ts'
 import { post, TestCluster } from '../cluster/harness.ts'
 import { doubleRuns, FAKE_JOB, until, WorkFleet } from './fleet.ts'
+import { writePlan } from '../../agents/scheduler/write.ts'
+import type { Action } from '../../recipes/work/decide.ts'
 
 const GRACE_MS = 2000
 /** The agents' lease TTL (3 s: short, yet a loaded test machine does not miss keep-alives). */
@@ -175,6 +177,23 @@ describe('cairn scheduler + cairn agent', () => {
     const [stop, start] = fleet.records().filter((r) => r.replica === 'batch1#0').slice(-2)
     expect([stop!.what, start!.what]).toEqual(['stop', 'start'])
     expect(start!.machine).toBe(before.machine)
+  }, 30_000)
+
+  it('a deposed scheduler\'s plan is refused by the fence, and a plan from a stale read by the freshness guard', async () => {
+    const world = await readWorld(client)
+    const plan: Action[] = [{ kind: 'assign', machine: 'ghost', job: 'batch2', replica: '0' }]
+    const leadership = await new Election(client, 'test/fence-election').campaign('deposed')
+    await leadership.resign()
+    expect(await writePlan(client, leadership.guard(), world.revision, plan, world.jobs)).toEqual({ kind: 'refused', written: 0 })
+    const leading = await new Election(client, 'test/fence-election').campaign('stale')
+    try {
+      // A read from just before the latest assignment write.
+      const stale = Math.max(...(await assignmentRevisions()).values()) - 1
+      expect(await writePlan(client, leading.guard(), stale, plan, world.jobs)).toEqual({ kind: 'refused', written: 0 })
+    } finally {
+      await leading.resign()
+    }
+    expect((await client.get('/cairn/work/assign/ghost/', { prefix: true })).kvs).toEqual([])
   }, 30_000)
 
   it('store leader changes under load move nothing and restart nothing', async () => {
