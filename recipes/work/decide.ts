@@ -143,81 +143,112 @@ function invalidReason(state: SchedulerState, a: PlacedAssignment): string | und
   return undefined
 }
 
+/** The plan as it grows: the writes so far and what they leave on each machine. */
+class Plan {
+  readonly actions: Action[] = []
+  readonly occupancy = new Occupancy()
+  /** Replicas that have a place (kept, placed, or held by a status). */
+  readonly taken = new Set<string>()
+  readonly waiting = new Set<string>()
+  readonly unplaced: ReplicaRef[] = []
+
+  constructor(readonly state: SchedulerState) {}
+
+  place(p: Placement): void {
+    this.actions.push({ kind: 'assign', ...p })
+    this.taken.add(replicaId(p))
+    this.occupancy.add(p.machine, p.job, this.state.jobs.get(p.job)!.spec.resources)
+  }
+}
+
 /** Decides the writes that bring assignments closer to the jobs. Pure and deterministic. */
 export function decide(state: SchedulerState): Decision {
-  const actions: Action[] = []
-  const occupancy = new Occupancy()
-  const taken = new Set<string>()
-  const waiting = new Set<string>()
-  // Keep what is valid, in a fixed order so that conflicts and duplicates resolve the same way each
-  // time. Work on a machine within its grace period comes first and is never taken away for a
-  // conflict or a duplicate: nobody knows what still runs there, so it must not become placeable.
+  const plan = new Plan(state)
+  keepOrRemove(plan)
+  // A status anywhere holds its replica: the process there may not have stopped yet.
+  for (const s of state.statuses) {
+    plan.taken.add(replicaId(s))
+    plan.occupancy.addPresence(s.machine, s.job)
+  }
+  placeAll(plan)
+  return { actions: plan.actions, unplaced: plan.unplaced, waiting: [...plan.waiting].sort() }
+}
+
+/**
+ * Keeps what is valid, in a fixed order so that conflicts and duplicates resolve the same way each
+ * time. Work on a machine within its grace period comes first and is never taken away for a conflict
+ * or a duplicate: nobody knows what still runs there, so it must not become placeable.
+ */
+function keepOrRemove(plan: Plan): void {
+  const { state, occupancy, taken } = plan
   const absentFirst = (a: Placement, b: Placement) => Number(state.machines.has(a.machine)) - Number(state.machines.has(b.machine))
   for (const a of [...state.assignments].sort((x, y) => absentFirst(x, y) || byPlacement(x, y))) {
     const id = replicaId(a)
     const present = state.machines.has(a.machine)
-    if (taken.has(id) && !present && invalidReason(state, a) === undefined) continue // a duplicate within its grace period: left alone
+    const invalid = invalidReason(state, a)
+    if (taken.has(id) && !present && invalid === undefined) continue // a duplicate within its grace period: left alone
     const reason = taken.has(id)
       ? 'replica already assigned elsewhere'
-      : (invalidReason(state, a) ?? (present && occupancy.conflictsOn(a.machine, a.job, state.jobs) ? 'conflicts with a job on the machine' : undefined))
+      : (invalid ?? (present && occupancy.conflictsOn(a.machine, a.job, state.jobs) ? 'conflicts with a job on the machine' : undefined))
     if (reason !== undefined) {
-      actions.push({ kind: 'unassign', reason, machine: a.machine, job: a.job, replica: a.replica })
+      plan.actions.push({ kind: 'unassign', reason, machine: a.machine, job: a.job, replica: a.replica })
       continue
     }
     taken.add(id)
-    if (!state.machines.has(a.machine)) waiting.add(a.machine)
+    if (!present) plan.waiting.add(a.machine)
     const job = state.jobs.get(a.job)!
     occupancy.add(a.machine, a.job, job.spec.resources)
-    if (a.revision !== job.revision) actions.push({ kind: 'update', machine: a.machine, job: a.job, replica: a.replica })
+    if (a.revision !== job.revision) plan.actions.push({ kind: 'update', machine: a.machine, job: a.job, replica: a.replica })
   }
-  // A status anywhere holds its replica: the process there may not have stopped yet.
-  for (const s of state.statuses) {
-    taken.add(replicaId(s))
-    occupancy.addPresence(s.machine, s.job)
-  }
+}
+
+/**
+ * Places every replica without a place. The most constrained jobs first (fewest machines with
+ * matching labels), so that a job that can run in one place only is not crowded out of it by one
+ * that could have run anywhere.
+ */
+function placeAll(plan: Plan): void {
+  const { state } = plan
   const machines = [...state.machines.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-  const unplaced: ReplicaRef[] = []
-  // The most constrained jobs first (fewest machines with matching labels), so that a job that can
-  // run in one place only is not crowded out of it by one that could have run anywhere.
   const fitCount = new Map([...state.jobs.values()].map(({ spec }) => [spec.name, machines.filter((m) => labelsMatch(spec, m)).length]))
   const order = [...state.jobs.keys()].sort((a, b) => fitCount.get(a)! - fitCount.get(b)! || (a < b ? -1 : a > b ? 1 : 0))
   for (const name of order) {
     const { spec } = state.jobs.get(name)!
-    const fitting = (m: MachineInfo) => labelsMatch(spec, m) && !occupancy.conflictsOn(m.id, name, state.jobs) && occupancy.fits(m, spec.resources)
-    if (spec.global) {
-      for (const m of machines) {
-        if (taken.has(replicaId({ job: name, replica: m.id })) || !labelsMatch(spec, m)) continue
-        if (!fitting(m)) {
-          unplaced.push({ job: name, replica: m.id })
-          continue
-        }
-        place({ machine: m.id, job: name, replica: m.id })
-      }
-      continue
-    }
-    for (const replica of replicaNames(spec)) {
-      if (taken.has(replicaId({ job: name, replica }))) continue
-      let best: MachineInfo | undefined
-      for (const m of machines) {
-        if (!fitting(m)) continue
-        if (best === undefined || better(m, best)) best = m
-      }
-      if (best === undefined) unplaced.push({ job: name, replica })
-      else place({ machine: best.id, job: name, replica })
-    }
-    function better(m: MachineInfo, than: MachineInfo): boolean {
-      const [a, b] = [occupancy.replicasOf(m.id, name), occupancy.replicasOf(than.id, name)]
-      if (a !== b) return a < b
-      const [la, lb] = [occupancy.load(m.id), occupancy.load(than.id)]
-      if (la !== lb) return la < lb
-      return m.id < than.id
-    }
+    if (spec.global) placeGlobal(plan, spec, machines)
+    else placeReplicas(plan, spec, machines)
   }
-  return { actions, unplaced, waiting: [...waiting].sort() }
+}
 
-  function place(p: Placement): void {
-    actions.push({ kind: 'assign', ...p })
-    taken.add(replicaId(p))
-    occupancy.add(p.machine, p.job, state.jobs.get(p.job)!.spec.resources)
+function fits(plan: Plan, spec: JobSpec, m: MachineInfo): boolean {
+  return labelsMatch(spec, m) && !plan.occupancy.conflictsOn(m.id, spec.name, plan.state.jobs) && plan.occupancy.fits(m, spec.resources)
+}
+
+/** One replica, named after the machine, on every machine whose labels match. */
+function placeGlobal(plan: Plan, spec: JobSpec, machines: readonly MachineInfo[]): void {
+  for (const m of machines) {
+    const ref = { job: spec.name, replica: m.id }
+    if (plan.taken.has(replicaId(ref)) || !labelsMatch(spec, m)) continue
+    if (fits(plan, spec, m)) plan.place({ machine: m.id, ...ref })
+    else plan.unplaced.push(ref)
+  }
+}
+
+/** Each missing replica on the fitting machine with the fewest of this job, then the fewest in all, then the lowest ID. */
+function placeReplicas(plan: Plan, spec: JobSpec, machines: readonly MachineInfo[]): void {
+  const { occupancy } = plan
+  const better = (m: MachineInfo, than: MachineInfo): boolean => {
+    const [a, b] = [occupancy.replicasOf(m.id, spec.name), occupancy.replicasOf(than.id, spec.name)]
+    if (a !== b) return a < b
+    const [la, lb] = [occupancy.load(m.id), occupancy.load(than.id)]
+    if (la !== lb) return la < lb
+    return m.id < than.id
+  }
+  for (const replica of replicaNames(spec)) {
+    const ref = { job: spec.name, replica }
+    if (plan.taken.has(replicaId(ref))) continue
+    let best: MachineInfo | undefined
+    for (const m of machines) if (fits(plan, spec, m) && (best === undefined || better(m, best))) best = m
+    if (best === undefined) plan.unplaced.push(ref)
+    else plan.place({ machine: best.id, ...ref })
   }
 }

@@ -7,5 +7,5 @@ agent=$PPID
 record() { echo "$1 $id $CAIRN_MACHINE $(date +%s%3N) $$ $2" >> "$RECORD"; }
 trap 'record stop term; exit 0' TERM
 record start
-while kill -0 "$agent" 2>/dev/null; do sleep 0.1; done
+while kill -0 "$agent" 2>/dev/null; do sleep 0.5; done
 record stop orphaned
