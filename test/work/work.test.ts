@@ -252,7 +252,10 @@ describe('cairn scheduler + cairn agent', () => {
     expect(tookMs).toBeLessThan(TTL_MS + GRACE_MS + 8000)
     for (const id of moved) expect(after.assignments.find((a) => replicaId(a) === id)?.machine, id).not.toBe(victim)
     // …and not before the grace period: the lease ran out at the kill at the earliest.
-    const restarted = fleet.records().filter((r) => r.what === 'start' && moved.includes(r.replica) && r.machine !== victim)
+    // (`running` is reported at spawn; the program writes its own record a moment later.)
+    const restartedOf = () => fleet.records().filter((r) => r.what === 'start' && moved.includes(r.replica) && r.machine !== victim)
+    await until('the moved programs to record their start', () => restartedOf().length >= moved.length, 5000, () => fleet.dump())
+    const restarted = restartedOf()
     expect(restarted).toHaveLength(moved.length)
     for (const r of restarted) expect(r.atMs, r.replica).toBeGreaterThanOrEqual(killedAt + GRACE_MS)
     expect(after.assignments.some((a) => a.machine === victim)).toBe(false)
@@ -272,6 +275,12 @@ describe('cairn scheduler + cairn agent', () => {
       () => fleet.dump(),
     )
     await waitConverged('m3 to run its work again', 15_000)
+    await until(
+      'the programs on m3 to record their start again',
+      () => fleet.records().slice(recordsBefore).filter((r) => r.what === 'start' && r.machine === 'm3').length === onM3.size,
+      5000,
+      () => fleet.dump(),
+    )
     const again = await client.get('/cairn/work/machines/m3')
     expect(again.kvs[0]!.lease).not.toBe(machine.lease)
     // Back well within the grace period: nothing moved.
