@@ -179,6 +179,30 @@ describe('cairn scheduler + cairn agent', () => {
     expect(start!.machine).toBe(before.machine)
   }, 30_000)
 
+  it('a job whose constraints no longer match moves off a live machine: stopped there first, then started elsewhere', async () => {
+    const before = await readWorld(client)
+    expect(before.assignments.find((a) => a.job === 'db')!.machine).toBe('m1')
+    // Wherever "cache" (which conflicts with db) is not.
+    const cacheOn = before.assignments.find((a) => a.job === 'cache')!.machine
+    const [target, zone] = cacheOn === 'm2' ? ['m3', 'c'] : ['m2', 'b']
+    const dbOn = async (machine: string) => {
+      const w = await readWorld(client)
+      return w.assignments.find((a) => a.job === 'db')?.machine === machine && unconverged(w).length === 0
+    }
+    await client.put(jobKey('db'), encodeJobSpec(parseJobSpec({ name: 'db', ...job(), constraints: { labels: { zone } } })))
+    await until(`db to move to ${target}`, () => dbOn(target), 15_000, () => fleet.dump())
+    await until('db to record its start on the new machine', () => fleet.records().some((r) => r.replica === 'db#0' && r.what === 'start' && r.machine === target), 5000, () => fleet.dump())
+    const db = fleet.records().filter((r) => r.replica === 'db#0')
+    const stopped = db.find((r) => r.what === 'stop' && r.machine === 'm1')!
+    const started = db.find((r) => r.what === 'start' && r.machine === target)!
+    expect(started.atMs).toBeGreaterThanOrEqual(stopped.atMs)
+    // And back, for the scenarios that follow.
+    await client.put(jobKey('db'), encodeJobSpec(parseJobSpec({ name: 'db', ...job(), constraints: { labels: { disk: 'ssd' } } })))
+    await until('db to move back to m1', () => dbOn('m1'), 15_000, () => fleet.dump())
+    await until('db to record its start on m1 again', () => fleet.records().filter((r) => r.replica === 'db#0' && r.what === 'start').length === 3, 5000, () => fleet.dump())
+    expect(doubleRuns(fleet.records())).toEqual([])
+  }, 40_000)
+
   it('a deposed scheduler\'s plan is refused by the fence, and a plan from a stale read by the freshness guard', async () => {
     const world = await readWorld(client)
     const plan: Action[] = [{ kind: 'assign', machine: 'ghost', job: 'batch2', replica: '0' }]
