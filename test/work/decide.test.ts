@@ -219,8 +219,13 @@ describe('decide() properties', () => {
     fc.assert(
       fc.property(stateArb, (s0) => {
         let s = s0
-        for (let i = 0; i < 8; i++) s = step(s, decide(s))
-        const d = decide(s)
+        let d = decide(s)
+        for (let i = 0; i < 8 && d.actions.length > 0; i++) {
+          s = step(s, d)
+          d = decide(s)
+        }
+        // (Rounds advance time, so a grace period may run out on the way: stop at the fixed point.)
+        expect(d.actions).toEqual([])
         const placed = new Map<string, string[]>()
         for (const a of s.assignments) placed.set(replicaId(a), [...(placed.get(replicaId(a)) ?? []), a.machine])
         // A replica on a present machine is there once; only a duplicate the state began with on
@@ -228,7 +233,7 @@ describe('decide() properties', () => {
         for (const ms of placed.values()) if (ms.some((m) => s.machines.has(m))) expect(ms).toHaveLength(1)
         for (const u of d.unplaced) expect(placed.has(replicaId(u))).toBe(false)
       }),
-      { numRuns: 200 },
+      { numRuns: Math.ceil(RUNS / 2) },
     )
   })
 
@@ -245,7 +250,7 @@ describe('decide() properties', () => {
         const sortKey = (a: Action) => `${a.kind} ${a.machine} ${replicaId(a)}`
         expect(decide(reordered).actions.map(sortKey).sort()).toEqual(decide(s).actions.map(sortKey).sort())
       }),
-      { numRuns: 200 },
+      { numRuns: Math.ceil(RUNS / 2) },
     )
   })
 })
