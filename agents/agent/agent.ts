@@ -16,6 +16,7 @@ import { ASSIGN_PREFIX, assignPrefixOf, machineKey, parseReplicaKey, replicaId, 
 import type { ReplicaRef } from '../../recipes/work/layout.ts'
 import { encodeMachineInfo } from '../../recipes/work/machine.ts'
 import type { Resources } from '../../recipes/work/spec.ts'
+import { stopLeftovers } from './leftovers.ts'
 import { StatusReporter } from './reporter.ts'
 import type { Log } from './replica.ts'
 import { ReplicaRunner } from './replica.ts'
@@ -59,6 +60,8 @@ export class Agent {
 
   /** Registers, runs the assigned work, and again after a lost session; until stop(). */
   async run(): Promise<void> {
+    const leftovers = await stopLeftovers(this.cfg.logDir, this.cfg.stopTimeoutMs)
+    if (leftovers.length > 0) this.log.warn({ programs: leftovers }, 'agent: stopped programs left running by a previous agent')
     let backoffMs = 200
     while (!this.stopped) {
       let session: Session

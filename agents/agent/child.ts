@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import type { ReplicaRef } from '../../recipes/work/layout.ts'
 import { replicaId } from '../../recipes/work/layout.ts'
 import type { JobSpec } from '../../recipes/work/spec.ts'
+import { forgetPid, recordPid } from './leftovers.ts'
 import type { ExitInfo } from './policy.ts'
 
 const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR']
@@ -53,11 +54,18 @@ export class Child {
         detached: true,
         stdio: ['ignore', fd, fd],
       })
-      const exited = new Promise<ExitInfo>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })))
+      const exited = new Promise<ExitInfo>((resolve) =>
+        proc.once('exit', (code, signal) => {
+          forgetPid(o.logDir, o.ref)
+          resolve({ code, signal })
+        }),
+      )
       await new Promise<void>((resolve, reject) => {
         proc.once('spawn', resolve)
         proc.once('error', reject)
       })
+      // Recorded so that an agent restarted after a crash can stop it (leftovers.ts).
+      recordPid(o.logDir, o.ref, proc.pid!)
       return new Child(proc, exited)
     } finally {
       closeSync(fd)

@@ -7,7 +7,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { logFileOf } from '../../agents/agent/child.ts'
+import { spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { Child, logFileOf } from '../../agents/agent/child.ts'
+import { stopLeftovers } from '../../agents/agent/leftovers.ts'
 import { ReplicaRunner } from '../../agents/agent/replica.ts'
 import type { Assignment } from '../../recipes/work/assignment.ts'
 import { parseStatus } from '../../recipes/work/status.ts'
@@ -117,5 +120,22 @@ describe('ReplicaRunner', () => {
     expect(failed.message).toMatch(/^cannot start "\/nonexistent\/program": .*ENOENT/)
     t.r.remove()
     await t.r.done
+  })
+
+  it('programs left by a crashed agent are stopped by the next one; a recycled pid is not touched', async () => {
+    const dir = join(logDir, 'leftovers')
+    const orphan = await Child.start({ spec: parseJobSpec({ name: 'job', command: ['sleep', '30'] }), ref: { job: 'job', replica: '9' }, machine: 'm1', logDir: dir, stopTimeoutMs: 1000 })
+    // A pid file naming some other live process (its start time differs): must be left alone.
+    const stranger = spawn('sleep', ['30'], { stdio: 'ignore' })
+    writeFileSync(join(dir, 'other#0.pid'), `${stranger.pid} 1\n`)
+    try {
+      expect(await stopLeftovers(dir, 1000)).toEqual(['job#9.pid'])
+      await orphan.exited
+      expect(alive(orphan.pid)).toBe(false)
+      expect(alive(stranger.pid!)).toBe(true)
+      expect(await stopLeftovers(dir, 1000)).toEqual([])
+    } finally {
+      stranger.kill('SIGKILL')
+    }
   })
 })
