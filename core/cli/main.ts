@@ -54,6 +54,19 @@ if (listing || words.includes('lock') || words.includes('rebootd')) {
   program.addCommand(new Command('rebootd').description('reboot this machine when needed, at most N at a time (locksmithd)'))
 }
 
+if (listing || words.includes('scheduler') || words.includes('agent') || words.includes('work')) {
+  const { schedulerCommand } = await import('../../agents/scheduler/cli.ts')
+  const { agentCommand } = await import('../../agents/agent/cli.ts')
+  const { workCommand } = await import('../../agents/workctl/cli.ts')
+  program.addCommand(schedulerCommand())
+  program.addCommand(agentCommand())
+  program.addCommand(workCommand())
+} else {
+  program.addCommand(new Command('scheduler').description('assign jobs to machines (elected: several may run, one acts)'))
+  program.addCommand(new Command('agent').description('run the work the scheduler assigns to this machine'))
+  program.addCommand(new Command('work').description('submit, list, inspect and remove jobs; list machines'))
+}
+
 // Parse errors as etcdctl reports them: one `Error: …` line.
 function etcdctlErrors(cmd: Command): void {
   cmd.configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'Error: ')) })
