@@ -15,10 +15,13 @@ import {
 } from '../errors.ts'
 import { keyBytesMax, leaseTtlSecondsMax, txnDepthMax, valueBytesMax } from './limits.ts'
 import {
+  alarmActions,
+  alarmTypes,
   compareResults,
   compareTargets,
   sortOrders,
   sortTargets,
+  type AlarmRequest,
   type ApplyRequest,
   type Compare,
   type CompactionRequest,
@@ -182,6 +185,14 @@ export function validateLeaseGrantRequest(request: LeaseGrantRequest): void {
   if (request.ttl > leaseTtlSecondsMax) throw new LeaseTtlTooLargeError(request.ttl, leaseTtlSecondsMax)
 }
 
+export function validateAlarmRequest(request: AlarmRequest): void {
+  if (typeof request !== 'object' || request === null) throw new InvalidArgumentError('alarm request must be an object')
+  if (!isOneOf(request.action, alarmActions)) throw new InvalidArgumentError(`alarm action ${describe(request.action)}`)
+  if (!isOneOf(request.alarm, alarmTypes)) throw new InvalidArgumentError(`alarm type ${describe(request.alarm)}`)
+  checkCount(request.memberId, 'memberID')
+  if (request.memberId === undefined) throw new InvalidArgumentError('memberID is required')
+}
+
 /** Validates whichever request the entry carries. Throws a CairnError. */
 export function validateApplyRequest(request: ApplyRequest, limits: ValidationLimits): void {
   if (typeof request !== 'object' || request === null) throw new InvalidArgumentError('request must be an object')
@@ -193,5 +204,6 @@ export function validateApplyRequest(request: ApplyRequest, limits: ValidationLi
   else if ('compaction' in request) validateCompactionRequest(request.compaction)
   else if ('leaseGrant' in request) validateLeaseGrantRequest(request.leaseGrant)
   else if ('leaseRevoke' in request) checkLeaseId(request.leaseRevoke.id, 'ID')
+  else if ('alarm' in request) validateAlarmRequest(request.alarm)
   else throw new InvalidArgumentError(`unknown request ${fields[0]}`)
 }
