@@ -91,7 +91,7 @@ export function parseServeOptions(raw: RawServeFlags): ServeOptions {
     electionTimeoutMs,
     snapshotCount: positiveInt('--snapshot-count', f.snapshotCount),
     autoCompactionRetentionMs: parseRetention(f.autoCompactionRetention),
-    quotaBackendBytes: positiveInt('--quota-backend-bytes', f.quotaBackendBytes),
+    quotaBackendBytes: parseQuota(f.quotaBackendBytes),
     maxRequestBytes: positiveInt('--max-request-bytes', f.maxRequestBytes),
     maxTxnOps: positiveInt('--max-txn-ops', f.maxTxnOps),
     logLevel: f.logLevel,
@@ -102,6 +102,12 @@ function definedOnly(raw: RawServeFlags): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [k, v] of Object.entries(raw)) if (v !== undefined) out[k] = v
   return out
+}
+
+/** etcd's rule: 0 means the default quota (2 GiB). */
+function parseQuota(v: string): number {
+  if (v.trim() === '0') return Number(SERVE_FLAG_DEFAULTS.quotaBackendBytes)
+  return positiveInt('--quota-backend-bytes', v)
 }
 
 function nonEmpty(flag: string, v: string): string {

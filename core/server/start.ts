@@ -13,6 +13,7 @@ import { CairnError } from '../errors.ts'
 import { Metrics } from '../api/metrics.ts'
 import { RocksBackend } from '../mvcc/rocks-backend.ts'
 import { MvccStore } from '../mvcc/store.ts'
+import { SpaceUsage } from '../mvcc/space-usage.ts'
 import { RawNode } from '../raft/rawnode.ts'
 import type { ConfState, Entry } from '../raft/types.ts'
 import { emptyConfState } from '../raft/types.ts'
@@ -29,6 +30,7 @@ import { Registry } from './registry.ts'
 import type { Identity, MemberInfo } from './registry.ts'
 import { sendSnapshot, SnapshotReceiver, snapshotHeaders, spoolPath } from './snapshot-transfer.ts'
 import { Transport } from './transport.ts'
+import { BackendQuota } from './quota.ts'
 
 export interface RunningMember {
   member: Member
@@ -295,6 +297,15 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
     peersConnected: () => member!.registry.list().filter((m) => m.id !== id && transport.isConnected(m.id)).length,
     peerRoundTrips: () => transport.roundTrips(),
   })
+  // The keyspace's size as --quota-backend-bytes counts it (see space-usage.ts and quota.ts).
+  const space = new SpaceUsage(mvcc, (e) => log.error({ err: e }, 'counting the keyspace size failed'))
+  const quota = new BackendQuota({
+    quotaBytes: opts.quotaBackendBytes,
+    usedBytes: () => space.bytes(),
+    alarms: () => mvcc.alarmList('NOSPACE'),
+    raiseAlarm: () => member!.propose({ alarm: { action: 'ACTIVATE', memberId: id, alarm: 'NOSPACE' } }),
+    logger: log,
+  })
   const failpoints = activeFailpoints()
   if (failpoints.size > 0) log.warn({ failpoints: [...failpoints] }, 'TEST FAILPOINTS ARE ACTIVE: this member is deliberately broken')
   let resolveDone!: () => void
@@ -325,8 +336,9 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
     dbSize: () => {
       const prop = (name: string) => Number((db.handle as { getProperty(p: string): string }).getProperty(name)) || 0
       const memtables = prop('rocksdb.cur-size-all-mem-tables')
-      return { total: prop('rocksdb.total-sst-files-size') + memtables, inUse: prop('rocksdb.estimate-live-data-size') + memtables }
+      return { total: prop('rocksdb.total-sst-files-size') + memtables, inUse: space.bytes() }
     },
+    admit: (request) => quota.admit(request),
     observeFsyncSeconds: (s) => metrics.fsyncSeconds.observe(s),
     observeApplySeconds: (s, n) => {
       metrics.applySeconds.observe(s)
@@ -349,6 +361,7 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
       s.close()
     }
     receiver.close()
+    space.close()
     await member!.stop()
     await db.close()
   }
