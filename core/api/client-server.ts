@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { CairnError, InvalidArgumentError } from '../errors.ts'
 import type { Member } from '../server/member.ts'
@@ -23,6 +24,38 @@ export interface ClientApiOptions {
   logger: Logger
   maxRequestBytes: number
   metrics: Metrics
+  /** Connection and stream bounds; each defaults to CLIENT_LIMITS_DEFAULT's. */
+  limits?: Partial<ClientLimits>
+}
+
+/** Bounds on what clients may hold open or take their time over (see docs/security.md). */
+export interface ClientLimits {
+  /** Open connections (HTTP and WebSocket) beyond this are answered 503 and closed. */
+  connectionsMax: number
+  /** Watches one watch stream may hold; more are refused (created and canceled at once). */
+  watchesPerStreamMax: number
+  /** Time to receive a whole request, headers and body; responses (watches, waits) may stream longer. */
+  requestTimeoutMs: number
+  /** WebSocket ping interval; a socket that has not answered the last ping by the next is closed. */
+  pingIntervalMs: number
+}
+
+export const CLIENT_LIMITS_DEFAULT: ClientLimits = {
+  connectionsMax: 4096,
+  watchesPerStreamMax: 10_000,
+  requestTimeoutMs: 30_000,
+  pingIntervalMs: 30_000,
+}
+
+export function clientLimitsOf(opts: ClientApiOptions): ClientLimits {
+  return { ...CLIENT_LIMITS_DEFAULT, ...opts.limits }
+}
+
+/** Sockets over the connection limit: answered 503 and closed; no handler serves them. */
+const refusedSockets = new WeakSet<object>()
+
+export function isRefusedSocket(socket: object): boolean {
+  return refusedSockets.has(socket)
 }
 
 export class HttpError extends Error {
@@ -36,16 +69,51 @@ export class HttpError extends Error {
 
 export function createClientServer(opts: ClientApiOptions): Server {
   const v2 = acquireV2Api({ ...opts, membership: v3MembershipPort(opts.member) }) // etcd's v2 API: /v2/keys, /v2/members, /v2/machines, /v2/stats/*
-  const server = createServer((req, res) => {
-    if (v2.api.owns(req)) return void v2.api.handle(req, res)
-    handle(req, res, opts).catch((e: unknown) => sendError(res, e, opts.logger))
-  })
+  const limits = clientLimitsOf(opts)
+  // requestTimeout bounds receiving a request (a slow or stalled sender gets 408 and is closed); it
+  // stops counting once the request is in, so watches and v2 waits stream for as long as they need.
+  const server = createServer(
+    {
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.requestTimeoutMs / 4))),
+    },
+    (req, res) => {
+      if (refusedSockets.has(req.socket)) return
+      if (v2.api.owns(req)) return void v2.api.handle(req, res)
+      handle(req, res, opts).catch((e: unknown) => sendError(res, e, opts.logger))
+    },
+  )
   server.on('close', v2.release)
   server.keepAliveTimeout = 30_000
-  server.headersTimeout = 60_000
-  server.requestTimeout = 0 // watches and v2 waits are long-lived
+  limitConnections(server, limits.connectionsMax, opts.logger)
   attachWatchEndpoints(server, opts)
   return server
+}
+
+/** Answers connections over the limit with one 503 and closes them, so the client learns why. */
+function limitConnections(server: Server, connectionsMax: number, logger: Logger): void {
+  let open = 0
+  let lastWarningMs = 0
+  server.on('connection', (socket: Socket) => {
+    open++
+    socket.once('close', () => open--)
+    if (open <= connectionsMax) return
+    refusedSockets.add(socket)
+    const body = JSON.stringify({
+      error: `cairn: too many open client connections (at most ${connectionsMax}); retry later or use another member`,
+      code: 14,
+      message: `cairn: too many open client connections (at most ${connectionsMax}); retry later or use another member`,
+    })
+    socket.end(
+      `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    )
+    socket.setTimeout(1000, () => socket.destroy())
+    if (Date.now() - lastWarningMs > 10_000) {
+      lastWarningMs = Date.now()
+      logger.warn({ open, connectionsMax }, 'refusing client connections over --max-client-connections')
+    }
+  })
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, opts: ClientApiOptions): Promise<void> {
@@ -201,6 +269,8 @@ export function sendError(res: ServerResponse, e: unknown, logger: Logger): void
     return
   }
   if (e instanceof CairnError) {
+    // The rest of an oversized body is not worth reading: answer, then close the connection.
+    if (e.code === 'RequestTooLarge') res.setHeader('connection', 'close')
     sendJson(res, e.httpStatus, e.toEtcdBody())
     return
   }

@@ -25,6 +25,10 @@ const FLAGS: Array<[keyof typeof SERVE_FLAG_DEFAULTS, string]> = [
   ['quotaBackendBytes', 'raise an alarm when the backend size exceeds this quota'],
   ['maxRequestBytes', 'maximum client request size in bytes'],
   ['maxTxnOps', 'maximum number of operations in a transaction'],
+  ['maxClientConnections', 'open client connections beyond this are refused (503)'],
+  ['maxWatchesPerConnection', 'watches one watch stream (WebSocket or POST) may hold'],
+  ['clientRequestTimeout', 'time a client has to send a whole request, headers and body (a duration)'],
+  ['clientPingInterval', 'WebSocket ping interval; a socket that misses a pong is closed (a duration)'],
   ['logLevel', 'log level: debug, info, warn, error'],
 ]
 

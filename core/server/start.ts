@@ -382,7 +382,13 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
       await listen(server, url)
     }
     for (const url of opts.listenClientUrls) {
-      const server = createClientServer({ member, logger: log, maxRequestBytes: opts.maxRequestBytes, metrics })
+      const limits = {
+        connectionsMax: opts.maxClientConnections,
+        watchesPerStreamMax: opts.maxWatchesPerConnection,
+        requestTimeoutMs: opts.clientRequestTimeoutMs,
+        pingIntervalMs: opts.clientPingIntervalMs,
+      }
+      const server = createClientServer({ member, logger: log, maxRequestBytes: opts.maxRequestBytes, metrics, limits })
       clientServers.push(server)
       await listen(server, url)
     }
