@@ -12,7 +12,7 @@ import type { Member } from '../server/member.ts'
 import { v3MembershipPort } from './membership-port.ts'
 import { acquireV2Api } from './v2/index.ts'
 import { attachWatchEndpoints } from './watch-endpoint.ts'
-import { headerOf, routeV3 } from './v3-routes.ts'
+import { headerOf, routeV3, v3Paths } from './v3-routes.ts'
 import { encodeHeader } from './v3-encode.ts'
 import { snapshotStream } from '../server/snapshot-file.ts'
 import type { Metrics } from './metrics.ts'
@@ -114,6 +114,16 @@ function limitConnections(server: Server, connectionsMax: number, logger: Logger
       logger.warn({ open, connectionsMax }, 'refusing client connections over --max-client-connections')
     }
   })
+}
+
+/**
+ * Every path the client listener answers, for tests that must cover each route (fuzzing, auth): the
+ * v3 route table, the endpoints handled here and a representative of each v2 family.
+ */
+export function clientPaths(): string[] {
+  const plain = ['/health', '/readyz', '/livez', '/version', '/metrics', '/new', '/v3/watch', '/v3/maintenance/snapshot']
+  const v2 = ['/v2/keys', '/v2/keys/fuzz/a', '/v2/members', '/v2/members/1', '/v2/machines', '/v2/stats/self', '/v2/stats/leader', '/v2/stats/store']
+  return [...plain, ...v3Paths(), ...v2]
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, opts: ClientApiOptions): Promise<void> {
