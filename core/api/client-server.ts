@@ -15,6 +15,7 @@ import { attachWatchEndpoints } from './watch-endpoint.ts'
 import { headerOf, routeV3, v3Paths } from './v3-routes.ts'
 import { encodeHeader } from './v3-encode.ts'
 import { snapshotStream } from '../server/snapshot-file.ts'
+import { parseRequestUrl } from '../server/request-path.ts'
 import type { Metrics } from './metrics.ts'
 
 export const VERSION = { etcdserver: '3.4.0', etcdcluster: '3.4.0', cairn: '0.1.0' }
@@ -127,7 +128,8 @@ export function clientPaths(): string[] {
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, opts: ClientApiOptions): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://client')
+  const url = parseRequestUrl(req.url, 'http://client')
+  if (!url) return sendJson(res, 400, { error: 'Bad Request: invalid request target', code: 3, message: 'Bad Request: invalid request target' })
   const path = url.pathname
   if (path === '/health' || path === '/readyz' || path === '/livez') return health(res, opts.member)
   if (path === '/version') return sendJson(res, 200, VERSION)

@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
 import type WebSocket from 'ws'
 import { CairnError, InvalidArgumentError } from '../errors.ts'
+import { requestPath } from '../server/request-path.ts'
 import { EventEncoder, watchFilterTypes } from '../mvcc/index.ts'
 import type { WatchCreateRequest, WatchResponse, Watcher } from '../mvcc/index.ts'
 import type { ClientApiOptions } from './client-server.ts'
@@ -112,7 +113,7 @@ export function attachWatchEndpoints(server: Server, opts: ClientApiOptions): vo
   keepAlive(server, wss, clientLimitsOf(opts).pingIntervalMs)
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (isRefusedSocket(socket)) return
-    const path = new URL(req.url ?? '/', 'http://client').pathname
+    const path = requestPath(req.url)
     if (path !== '/v3/watch') {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
       return
@@ -124,7 +125,7 @@ export function attachWatchEndpoints(server: Server, opts: ClientApiOptions): vo
   })
   server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
     if (isRefusedSocket(req.socket)) return
-    if (new URL(req.url ?? '/', 'http://client').pathname !== '/v3/watch') return
+    if (requestPath(req.url) !== '/v3/watch') return
     servePost(req, res, opts).catch((e: unknown) => sendError(res, e, opts.logger))
   })
 }

@@ -14,6 +14,7 @@ import type { Message } from '../raft/types.ts'
 import { idToHex } from './ids.ts'
 import { decodeFrame, encodeFrame, fromMessage, PeerFrameError, toMessage } from './peer-codec.ts'
 import type { MemberInfo } from './registry.ts'
+import { requestPath } from './request-path.ts'
 
 export const SNAPSHOT_PATH = '/cairn/snapshot'
 export const SNAPSHOT_BYTES_MAX = 64 * 1024 * 1024 * 1024
@@ -81,7 +82,7 @@ export class SnapshotReceiver {
   constructor(private readonly opts: SnapshotReceiverOptions) {}
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    if (new URL(req.url ?? '/', 'http://peer').pathname !== SNAPSHOT_PATH) return false
+    if (requestPath(req.url) !== SNAPSHOT_PATH) return false
     const refusal = this.opts.refusal(req)
     if (refusal) {
       socket.end(`HTTP/1.1 403 Forbidden\r\nx-cairn-reject: ${refusal}\r\nConnection: close\r\n\r\n`)
