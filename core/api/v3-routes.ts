@@ -116,6 +116,9 @@ const routes: Record<string, Handler> = {
       dbSizeInUse: String(m.dbSize().inUse),
     }
     if (m.isLearner()) out.isLearner = true
+    // etcd 3.4 lists a missing leader and the active alarms here, as proto text ("memberID:… alarm:NOSPACE ").
+    const errors = [...(m.leaderId() === 0 ? ['etcdserver: no leader'] : []), ...m.mvcc.alarmList().map((a) => `memberID:${a.memberId} alarm:${a.alarm} `)]
+    if (errors.length) out.errors = errors
     return out
   },
 }

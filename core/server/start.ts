@@ -294,6 +294,8 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
     committedIndex: () => member!.committedIndex(),
     revision: () => member!.mvcc.currentRevision(),
     dbSizeBytes: () => member!.dbSize().total,
+    dbSizeInUseBytes: () => member!.dbSize().inUse,
+    quotaBackendBytes: () => opts.quotaBackendBytes,
     peersConnected: () => member!.registry.list().filter((m) => m.id !== id && transport.isConnected(m.id)).length,
     peerRoundTrips: () => transport.roundTrips(),
   })

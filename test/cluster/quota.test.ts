@@ -59,6 +59,9 @@ describe('backend quota and the NOSPACE alarm', () => {
     for (let i = 0; i < 3; i++) {
       await waitFor(async () => (await alarms(i)).length === 1, `the alarm on member ${i}`)
       expect(await alarms(i)).toEqual([{ memberID: memberId, alarm: 'NOSPACE' }])
+      const status = (await post(url(i), '/v3/maintenance/status', {})).body as { errors?: string[]; dbSizeInUse: string }
+      expect(status.errors).toEqual([`memberID:${memberId} alarm:NOSPACE `])
+      expect(Number(status.dbSizeInUse)).toBeGreaterThan(QUOTA - 2 * 64 * 1024)
       expect(await put(i, 'small', '1')).toMatchObject({ status: 429, body: { error: NOSPACE } })
       const txn = await post(url(i), '/v3/kv/txn', { success: [{ request_put: { key: b64('t'), value: b64('1') } }] })
       expect(txn).toMatchObject({ status: 429, body: { error: NOSPACE } })

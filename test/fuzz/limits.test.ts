@@ -150,3 +150,11 @@ describe('--max-client-connections', () => {
     }
   })
 })
+
+describe('quota metrics', () => {
+  it('/metrics reports the quota and the size it counts', async () => {
+    const text = await (await fetch(`${m.url}/metrics`)).text()
+    expect(text).toMatch(/^cairn_server_quota_backend_bytes 2147483648$/m)
+    expect(text).toMatch(/^cairn_mvcc_db_total_size_in_use_in_bytes \d+$/m)
+  })
+})
