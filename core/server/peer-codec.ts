@@ -4,6 +4,7 @@
 
 import { Packr } from 'msgpackr'
 import type { ConfState, Entry, Message, MessageType, Snapshot } from '../raft/types.ts'
+import type { MemberInfo } from './registry.ts'
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false })
 
@@ -116,6 +117,34 @@ export function toMessage(v: unknown): Message {
   if (out.type === 'snap' && !out.snapshot) fail('snap without snapshot')
   if (m.context !== undefined) out.context = bytes(m.context, 'context')
   return out
+}
+
+function strings(v: unknown, name: string): string[] {
+  if (!Array.isArray(v) || v.length > 100 || v.some((s) => typeof s !== 'string')) fail(`${name} must be a list of strings`)
+  return v as string[]
+}
+
+/** Validates the member list that travels with a snapshot: it replaces the receiver's registry. */
+export function toMembers(v: unknown): MemberInfo[] {
+  if (!Array.isArray(v) || v.length > 10_000) fail('members must be a bounded list')
+  return v.map((x, i) => {
+    if (typeof x !== 'object' || x === null) fail(`members[${i}] must be an object`)
+    const o = x as Record<string, unknown>
+    const id = uint(o.id, `members[${i}].id`)
+    if (id === 0) fail(`members[${i}].id must not be 0`)
+    if (typeof o.name !== 'string') fail(`members[${i}].name must be a string`)
+    return { id, name: o.name, peerUrls: strings(o.peerUrls, 'peerUrls'), clientUrls: strings(o.clientUrls, 'clientUrls'), isLearner: o.isLearner === true }
+  })
+}
+
+/** The first frame of a snapshot stream: the Raft 'snap' message and the member registry. */
+export function decodeSnapshotHeader(bytes: Uint8Array): { message: Message; members: MemberInfo[] } {
+  const v = decodeFrame(bytes)
+  if (typeof v !== 'object' || v === null) fail('snapshot header must be an object')
+  const o = v as Record<string, unknown>
+  const message = toMessage(o.message)
+  if (message.type !== 'snap') fail('snapshot header must carry a snap message')
+  return { message, members: toMembers(o.members) }
 }
 
 /** A compact wire form: default-valued fields are left out. */

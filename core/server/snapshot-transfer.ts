@@ -12,7 +12,7 @@ import type { Logger } from 'pino'
 import WebSocket, { WebSocketServer } from 'ws'
 import type { Message } from '../raft/types.ts'
 import { idToHex } from './ids.ts'
-import { decodeFrame, encodeFrame, fromMessage, PeerFrameError, toMessage } from './peer-codec.ts'
+import { decodeSnapshotHeader, encodeFrame, fromMessage, PeerFrameError } from './peer-codec.ts'
 import type { MemberInfo } from './registry.ts'
 import { requestPath } from './request-path.ts'
 
@@ -102,10 +102,7 @@ export class SnapshotReceiver {
     ws.on('message', (data, isBinary) => {
       try {
         if (!header) {
-          const v = decodeFrame(data as Buffer) as { message?: unknown; members?: unknown }
-          const message = toMessage(v.message)
-          if (message.type !== 'snap' || !Array.isArray(v.members)) throw new PeerFrameError('bad snapshot header')
-          header = { message, members: v.members as MemberInfo[] }
+          header = decodeSnapshotHeader(data as Buffer)
           return
         }
         if (!isBinary) {

@@ -17,12 +17,13 @@ import { MvccStore } from '../../core/mvcc/store.ts'
 import { validateApplyRequest } from '../../core/mvcc/validate.ts'
 import type { Message } from '../../core/raft/types.ts'
 import { decodePayload, encodePayload, PayloadError } from '../../core/server/entry-codec.ts'
-import { decodeFrame, encodeFrame, fromMessage, PeerFrameError, toMessage } from '../../core/server/peer-codec.ts'
+import { decodeFrame, decodeSnapshotHeader, encodeFrame, fromMessage, PeerFrameError, toMessage } from '../../core/server/peer-codec.ts'
 import { ConfigError } from '../../core/server/options.ts'
 import { SHA256_BYTES, verifySnapshotFile } from '../../core/server/snapshot-file.ts'
 import { createHash } from 'node:crypto'
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true })
+const seed = (n: number) => Number(process.env.FUZZ_SEED ?? n)
 const utf8 = (s: string) => new TextEncoder().encode(s)
 
 /** A byte-level mutation: flip, overwrite, cut, insert or duplicate. */
@@ -91,12 +92,12 @@ function peerDecodeProperty(bytes: Uint8Array): void {
 
 describe('peer frame decoder under hostile input', () => {
   it('random bytes are refused with PeerFrameError or decode to well-formed messages', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), peerDecodeProperty), { numRuns: 3000, seed: Number(process.env.FUZZ_SEED ?? 1) })
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), peerDecodeProperty), { numRuns: 3000, seed: seed(1) })
   })
 
   it('random MessagePack values are refused with PeerFrameError or decode to well-formed messages', () => {
     const value = fc.oneof(fc.anything({ maxDepth: 4, withTypedArray: true }), fc.array(fc.anything({ maxDepth: 3, withTypedArray: true }), { maxLength: 4 }))
-    fc.assert(fc.property(value, (v) => peerDecodeProperty(packr.pack(v))), { numRuns: 2000, seed: Number(process.env.FUZZ_SEED ?? 2) })
+    fc.assert(fc.property(value, (v) => peerDecodeProperty(packr.pack(v))), { numRuns: 2000, seed: seed(2) })
   })
 
   it('mutated valid frames are refused with PeerFrameError or decode to well-formed messages', () => {
@@ -104,7 +105,29 @@ describe('peer frame decoder under hostile input', () => {
       fc.property(fc.integer({ min: 0, max: validFrames.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 4 }), (i, ms) => {
         peerDecodeProperty(mutate(validFrames[i]!, ms))
       }),
-      { numRuns: 3000, seed: Number(process.env.FUZZ_SEED ?? 3) },
+      { numRuns: 3000, seed: seed(3) },
+    )
+  })
+
+  it('snapshot stream headers (snap message and member list): mutated or random, refused with PeerFrameError', () => {
+    const members = [{ id: 1, name: 'a', peerUrls: ['http://a:1'], clientUrls: ['http://a:2'], isLearner: false }, { id: 2, name: '', peerUrls: [], clientUrls: [], isLearner: true }]
+    const header = encodeFrame({ message: fromMessage(validMessages[3]!), members })
+    const input = fc.oneof(
+      fc.array(mutation, { minLength: 1, maxLength: 4 }).map((ms) => mutate(header, ms)),
+      fc.anything({ maxDepth: 4, withTypedArray: true }).map((v) => packr.pack({ message: fromMessage(validMessages[3]!), members: v })),
+      fc.anything({ maxDepth: 4, withTypedArray: true }).map((v) => packr.pack(v)),
+    )
+    fc.assert(
+      fc.property(input, (bytes) => {
+        try {
+          const h = decodeSnapshotHeader(bytes)
+          expectWellFormed(h.message)
+          for (const m of h.members) expect(Number.isSafeInteger(m.id) && m.id > 0 && typeof m.name === 'string').toBe(true)
+        } catch (e) {
+          if (!(e instanceof PeerFrameError)) throw new Error(`decodeSnapshotHeader threw ${(e as Error).name}: ${(e as Error).message}`)
+        }
+      }),
+      { numRuns: 2000, seed: seed(10) },
     )
   })
 
@@ -115,7 +138,7 @@ describe('peer frame decoder under hostile input', () => {
       fc.property(fc.integer({ min: 0, max: validMessages.length - 1 }), fc.constantFrom(...fields), hostile, (i, f, v) => {
         peerDecodeProperty(encodeFrame([{ ...fromMessage(validMessages[i]!), [f]: v }]))
       }),
-      { numRuns: 1000, seed: 4 },
+      { numRuns: 1000, seed: seed(4) },
     )
   })
 })
@@ -160,7 +183,7 @@ describe('entry payload decoding and request validation under hostile input', ()
           if (!(e instanceof CairnError)) throw new Error(`validation threw ${(e as Error).name}: ${(e as Error).message} for ${String(JSON.stringify(request))}`)
         }
       }),
-      { numRuns: 3000, seed: Number(process.env.FUZZ_SEED ?? 5) },
+      { numRuns: 3000, seed: seed(5) },
     )
   })
 
@@ -174,7 +197,7 @@ describe('entry payload decoding and request validation under hostile input', ()
         // An alarm the hostile entry happened to raise would refuse the next entries: clear it.
         for (const a of store.alarmList()) await store.apply(++index, { alarm: { action: 'DEACTIVATE', ...a } })
       }),
-      { numRuns: 1500, seed: Number(process.env.FUZZ_SEED ?? 6) },
+      { numRuns: 1500, seed: seed(6) },
     )
     expect((await store.apply(++index, { put: { key: utf8('still'), value: utf8('ok') } })).status).toBe('applied')
   })
@@ -190,7 +213,7 @@ describe('entry payload decoding and request validation under hostile input', ()
           if (!(e instanceof PayloadError)) throw new Error(`decodePayload threw ${(e as Error).name}: ${(e as Error).message}`)
         }
       }),
-      { numRuns: 2000, seed: 7 },
+      { numRuns: 2000, seed: seed(7) },
     )
   })
 })
@@ -239,7 +262,7 @@ describe('snapshot reader under damaged input', () => {
         // The store is marked as half-restored: it never opens with part of the snapshot.
         expect(reopened).toBeInstanceOf(CorruptDataError)
       }),
-      { numRuns: 400, seed: Number(process.env.FUZZ_SEED ?? 8) },
+      { numRuns: 400, seed: seed(8) },
     )
   })
 
@@ -261,7 +284,7 @@ describe('snapshot reader under damaged input', () => {
         rmSync(file)
         if (!(error instanceof CorruptDataError) && !(error instanceof ConfigError)) throw new Error(`verify of a damaged file gave ${String(error)}`)
       }),
-      { numRuns: 150, seed: 9 },
+      { numRuns: 150, seed: seed(9) },
     )
   })
 })
