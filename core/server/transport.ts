@@ -132,6 +132,9 @@ export class Transport {
           const m = toMessage(raw)
           // A peer may only speak for itself, and only to us.
           if (m.from !== from || m.to !== this.opts.selfId) throw new PeerFrameError(`message from ${m.from} to ${m.to} on link of ${from}`)
+          // Snapshots come only on the snapshot stream, with their data: a 'snap' here has none, and
+          // Raft accepting it would leave the member unable to restore (its loop would stop).
+          if (m.type === 'snap') throw new PeerFrameError('snapshot message outside the snapshot stream')
           this.opts.onMessage(m)
         }
       } catch (e) {
