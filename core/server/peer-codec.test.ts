@@ -81,3 +81,22 @@ describe('decodeSnapshotHeader()', () => {
     expect(() => decodeSnapshotHeader(encodeFrame({ message: { ...snap, type: 'app' }, members: [] }))).toThrow(PeerFrameError)
   })
 })
+
+describe('toMessage() on appends', () => {
+  const app = (entries: { index: number; term: number }[]) =>
+    fromMessage(message({ type: 'app', from: 1, to: 2, term: 5, index: 10, logTerm: 4, entries: entries.map((e) => ({ ...e, type: 'normal' as const, data: new Uint8Array() })) }))
+
+  it('accepts entries that follow the index with non-decreasing terms up to the leader term', () => {
+    expect(toMessage(app([{ index: 11, term: 4 }, { index: 12, term: 5 }])).entries).toHaveLength(2)
+  })
+
+  it.each([
+    ['a gap', [{ index: 11, term: 4 }, { index: 13, term: 4 }]],
+    ['not after the index', [{ index: 10, term: 4 }]],
+    ['a term going down', [{ index: 11, term: 5 }, { index: 12, term: 4 }]],
+    ['a term below the previous entry', [{ index: 11, term: 3 }]],
+    ['a term past the leader', [{ index: 11, term: 6 }]],
+  ])('refuses %s', (_name, entries) => {
+    expect(() => toMessage(app(entries))).toThrow(PeerFrameError)
+  })
+})

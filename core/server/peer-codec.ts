@@ -94,6 +94,20 @@ function snapshot(v: unknown): Snapshot {
   }
 }
 
+/**
+ * Entries of an append follow its index one by one, with terms that never go down (from the term at
+ * that index) and never pass the leader's term, as every Raft log does. The log store trusts this: a
+ * gap or a term going back would be written as is and break the log.
+ */
+function checkAppendedEntries(m: Message): void {
+  let term = m.logTerm
+  m.entries.forEach((e, k) => {
+    if (e.index !== m.index + 1 + k) fail(`entries[${k}].index ${e.index} does not follow ${m.index + k}`)
+    if (e.term < term || e.term > m.term) fail(`entries[${k}].term ${e.term} is outside [${term}, ${m.term}]`)
+    term = e.term
+  })
+}
+
 /** Validates a decoded value as a Raft message that may arrive from the network. */
 export function toMessage(v: unknown): Message {
   if (typeof v !== 'object' || v === null) fail('not an object')
@@ -113,6 +127,7 @@ export function toMessage(v: unknown): Message {
     reject: m.reject === true,
     rejectHint: uint(m.rejectHint ?? 0, 'rejectHint'),
   }
+  if (out.type === 'app') checkAppendedEntries(out)
   if (m.snapshot !== undefined) out.snapshot = snapshot(m.snapshot)
   if (out.type === 'snap' && !out.snapshot) fail('snap without snapshot')
   if (m.context !== undefined) out.context = bytes(m.context, 'context')
