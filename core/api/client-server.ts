@@ -78,6 +78,10 @@ export function createClientServer(opts: ClientApiOptions): Server {
       requestTimeout: limits.requestTimeoutMs,
       headersTimeout: limits.requestTimeoutMs,
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.requestTimeoutMs / 4))),
+      // TCP keep-alive probes find clients that vanished while an answer streams (a POST watch, a v2
+      // wait) and nothing is being written to them; WebSockets are pinged instead (watch-endpoint.ts).
+      keepAlive: true,
+      keepAliveInitialDelay: limits.pingIntervalMs,
     },
     (req, res) => {
       if (refusedSockets.has(req.socket)) return
