@@ -5,12 +5,14 @@
 // changes nothing (revision, compact revision, alarms). Afterwards the member is healthy and its memory
 // bounded. Bounded run counts with fixed seeds (FUZZ_SEED overrides them to explore).
 
+import type { AddressInfo } from 'node:net'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import WebSocket from 'ws'
 import { clientPaths } from '../../core/api/client-server.ts'
 import { v3Paths } from '../../core/api/v3-routes.ts'
 import { startInProcess } from './member.ts'
+import { net } from './raw.ts'
 import type { InProcessMember } from './member.ts'
 
 vi.setConfig({ testTimeout: 60_000 })
@@ -305,6 +307,31 @@ describe('the client listener under hostile input', () => {
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)))
     ws.send('x'.repeat(2 * 1024 * 1024))
     expect(await closed).toBe(1009)
+  })
+
+  it('raw HTTP: random request targets, methods and headers (upgrades included) on the client and peer ports', async () => {
+    const target = fc.oneof(
+      fc.constantFrom('//', '//[x', '/\\', '/%', '/%zz', '/v3/watch?x#y', 'http://a/v3/kv/range', '*', '/v2/keys/../../..', '/v3/kv/range/', '/cairn/peer', '/cairn/snapshot', '/members'),
+      fc.stringMatching(/^\/[\/a-z0-9%?#[\]:@.\\-]{0,30}$/),
+    )
+    const header = fc.oneof(
+      fc.constantFrom('Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'x-cairn-from: 2', 'x-cairn-cluster-id: 1', 'Content-Length: 3', 'Transfer-Encoding: chunked', 'Expect: 100-continue', 'Content-Type: application/json'),
+      fc.tuple(fc.stringMatching(/^[a-zA-Z-]{1,12}$/), fc.string({ maxLength: 20 })).map(([k, v]) => `${k}: ${v.replace(/[\r\n]/g, '')}`),
+    )
+    const peerUrl = `http://127.0.0.1:${(m.running.peerServers[0]!.address() as AddressInfo).port}`
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(m.url, peerUrl),
+        fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'CONNECT', 'BREW', ''),
+        target,
+        fc.array(header, { maxLength: 6 }),
+        fc.string({ maxLength: 40 }),
+        async (base, method, path, headers, body) => {
+          await net(base, `${method} ${path} HTTP/1.1\r\nHost: x\r\n${headers.map((h) => `${h}\r\n`).join('')}\r\n${body}`)
+        },
+      ),
+      { numRuns: 150, seed: seed(17) },
+    )
   })
 
   it('the member is healthy afterwards, with bounded memory', async () => {
