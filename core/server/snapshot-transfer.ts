@@ -3,8 +3,8 @@
 // backpressure, then an end marker. The receiver spools the chunks to a file (bounded memory), hands
 // the message to Raft, and restores from the file once Raft accepts the snapshot.
 
-import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { createReadStream, createWriteStream, mkdirSync } from 'node:fs'
+import { rename, rm, writeFile } from 'node:fs/promises'
 import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
@@ -88,12 +88,20 @@ export class SnapshotReceiver {
       socket.end(`HTTP/1.1 403 Forbidden\r\nx-cairn-reject: ${refusal}\r\nConnection: close\r\n\r\n`)
       return true
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => void this.receive(ws))
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.receive(ws))
     return true
   }
 
-  private async receive(ws: WebSocket): Promise<void> {
-    await mkdir(this.opts.spoolDir, { recursive: true })
+  private receive(ws: WebSocket): void {
+    // Synchronously, so the message listener below is in place before the first frame can arrive
+    // (ws drops frames nobody listens to; after an await the header frame could be lost).
+    try {
+      mkdirSync(this.opts.spoolDir, { recursive: true })
+    } catch (e) {
+      this.opts.logger.warn({ err: (e as Error).message }, 'cannot create the snapshot spool dir')
+      ws.terminate()
+      return
+    }
     const path = join(this.opts.spoolDir, `incoming-${process.pid}-${++this.sequence}.snap`)
     const file = createWriteStream(path)
     let header: { message: Message; members: MemberInfo[] } | undefined
