@@ -15,7 +15,8 @@ let cluster: TestCluster
 let endpoints = ''
 
 beforeAll(async () => {
-  cluster = await TestCluster.start({ size: 3, extraArgs: ['--quota-backend-bytes', String(QUOTA)] })
+  // A small snapshot count, so a member that misses a few thousand entries catches up by snapshot.
+  cluster = await TestCluster.start({ size: 3, snapshotCount: 50, extraArgs: ['--quota-backend-bytes', String(QUOTA)] })
   for (let i = 0; i < 3; i++) await cluster.waitHealthy(i)
   endpoints = cluster.members.map((m) => m.clientUrl).join(',')
 }, 120_000)
@@ -89,6 +90,23 @@ describe('backend quota and the NOSPACE alarm', () => {
     expect(disarm.stdout).toMatch(/^memberID:\d+ alarm:NOSPACE \n$/)
     expect(await put(0, 'big/again', 'x'.repeat(64 * 1024))).toMatchObject({ status: 429, body: { error: NOSPACE } })
     expect(await alarms(0)).toHaveLength(1)
+  })
+
+  it('a member that catches up by snapshot gets the alarm with it', async () => {
+    const leader = await cluster.waitForLeader()
+    const lagging = (leader + 1) % 3
+    await cluster.kill(lagging)
+    // Deletes are allowed under the alarm: enough entries that the log is compacted past the alarm.
+    const other = 3 - leader - lagging
+    for (let n = 0; n < 5200; n += 40) {
+      await Promise.all(Array.from({ length: 40 }, (_, k) => post(url(k % 2 ? leader : other), '/v3/kv/deleterange', { key: b64(`none/${n + k}`) })))
+    }
+    cluster.startMember(lagging)
+    await cluster.waitHealthy(lagging)
+    await waitFor(async () => cluster.members[lagging]!.stderr.includes('restored snapshot from leader'), 'the snapshot restore')
+    // A restore replaces the whole keyspace state, alarms included: the alarm it shows came in the snapshot.
+    expect(await alarms(lagging)).toHaveLength(1)
+    expect(await put(lagging, 'small', '1')).toMatchObject({ status: 429, body: { error: NOSPACE } })
   })
 
   it('after deleting and compacting, `cairn alarm disarm` clears the alarm and every member accepts writes', async () => {
