@@ -2,7 +2,7 @@
 
 import { decodeHeader, decodeObject, decodeStrings, int } from './codec.ts'
 import type { CallOptions, Transport } from './transport.ts'
-import type { AlarmInfo, AlarmsResult, HealthResult, StatusResult } from './types.ts'
+import type { AlarmInfo, AlarmsResult, HealthResult, ResponseHeader, StatusResult } from './types.ts'
 
 export class Maintenance {
   constructor(private readonly transport: Transport) {}
@@ -55,6 +55,14 @@ export class Maintenance {
       cleared.push(...last.alarms)
     }
     return { header: last?.header ?? (await this.alarmList(opts)).header, alarms: cleared }
+  }
+
+  /**
+   * etcd's Defragment: answers once history freed by compaction has been deleted from the member's
+   * keyspace (RocksDB reclaims the files by itself, in the background).
+   */
+  async defragment(opts: CallOptions = {}): Promise<{ header: ResponseHeader }> {
+    return { header: decodeHeader(decodeObject(await this.transport.call('/v3/maintenance/defragment', {}, true, opts), 'defragment response').header) }
   }
 
   /** GET /health: healthy when the member knows a leader and can serve a linearizable read. */

@@ -114,6 +114,9 @@ describe('backend quota and the NOSPACE alarm', () => {
     expect(del.status).toBe(200)
     const revision = (del.body as { header: { revision: string } }).header.revision
     expect((await post(url(0), '/v3/kv/compaction', { revision, physical: true })).status).toBe(200)
+    const defrag = await cairn(['defrag', '--cluster'], { endpoints })
+    expect(defrag.code).toBe(0)
+    expect(defrag.stdout.match(/^Finished defragmenting etcd member\[http:\/\/127\.0\.0\.1:\d+\]$/gm)).toHaveLength(3)
     const list = await cairn(['alarm', 'list'], { endpoints })
     expect(list.stdout).toMatch(/alarm:NOSPACE/)
     expect((await cairn(['alarm', 'disarm'], { endpoints })).code).toBe(0)
