@@ -5,7 +5,7 @@
 // a RangeError or a crash — and a damaged snapshot never leaves a half-restored store that opens.
 // Bounded run counts with fixed seeds: a few seconds in all.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
@@ -19,7 +19,8 @@ import type { Message } from '../../core/raft/types.ts'
 import { decodePayload, encodePayload, PayloadError } from '../../core/server/entry-codec.ts'
 import { decodeFrame, decodeSnapshotHeader, encodeFrame, fromMessage, PeerFrameError, toMessage } from '../../core/server/peer-codec.ts'
 import { ConfigError } from '../../core/server/options.ts'
-import { SHA256_BYTES, verifySnapshotFile } from '../../core/server/snapshot-file.ts'
+import { parseServeOptions } from '../../core/server/options.ts'
+import { restoreSnapshotFile, SHA256_BYTES, verifySnapshotFile } from '../../core/server/snapshot-file.ts'
 import { createHash } from 'node:crypto'
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true })
@@ -285,6 +286,30 @@ describe('snapshot reader under damaged input', () => {
         if (!(error instanceof CorruptDataError) && !(error instanceof ConfigError)) throw new Error(`verify of a damaged file gave ${String(error)}`)
       }),
       { numRuns: 150, seed: seed(9) },
+    )
+  })
+
+  it('cairn snapshot restore of a damaged file refuses before it writes anything', async () => {
+    const body = await sampleSnapshot()
+    const good = Buffer.concat([body, createHash('sha256').update(body).digest()])
+    let n = 0
+    await fc.assert(
+      fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 2 }), async (ms) => {
+        const bad = mutate(good, ms)
+        if (Buffer.from(bad).equals(good)) return
+        const file = join(dir, `r${n}.snap`)
+        const dataDir = join(dir, `restored-${n++}`)
+        writeFileSync(file, bad)
+        const serve = parseServeOptions({ name: 'r', dataDir, initialCluster: 'r=http://127.0.0.1:2380' })
+        const error = await restoreSnapshotFile({ file, serve, bootstrap: () => Promise.reject(new Error('must not bootstrap')) }).then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+        rmSync(file)
+        if (!(error instanceof CorruptDataError) && !(error instanceof ConfigError)) throw new Error(`restore of a damaged file gave ${String(error)}`)
+        expect(!existsSync(dataDir) || readdirSync(dataDir).length === 0).toBe(true)
+      }),
+      { numRuns: 60, seed: seed(18) },
     )
   })
 })
