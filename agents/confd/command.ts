@@ -6,6 +6,7 @@ import { existsSync, statSync } from 'node:fs'
 import { Command, Option } from 'commander'
 import pino from 'pino'
 import { Client } from '../../core/client/index.ts'
+import { tlsClientOption } from '../../core/cli/ctl/context.ts'
 import { systemClock } from './clock.ts'
 import { Confd } from './daemon.ts'
 import type { ConfdConfig } from './daemon.ts'
@@ -30,6 +31,9 @@ interface ConfdFlags {
   node?: string[]
   backend?: string
   logLevel: string
+  clientCaKeys?: string
+  clientCert?: string
+  clientKey?: string
 }
 
 interface GlobalFlags {
@@ -114,6 +118,9 @@ export function confdCommand(): Command {
     .option('--keep-stage-file', 'keep the staged files')
     .addOption(new Option('--node <url>', 'a member client URL (confd\'s flag; repeatable; replaces --endpoints)').argParser(collect))
     .addOption(new Option('--backend <name>', 'confd compatibility: only etcd/etcdv3 (Cairn) is served').hideHelp())
+    .option('--client-ca-keys <file>', "confd's name for --cacert: the CA that signs the members' certificates")
+    .option('--client-cert <file>', "confd's name for --cert: the client certificate")
+    .option('--client-key <file>', "confd's name for --key: the client certificate's key")
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .action(async (flags: ConfdFlags, self: Command) => {
       let parsed: ParsedConfd
@@ -124,7 +131,21 @@ export function confdCommand(): Command {
         process.exit(1)
       }
       const log = pino({ level: flags.logLevel, base: { name: 'cairn-confd' } }, pino.destination(2))
-      const client = new Client({ endpoints: parsed.endpoints, dialTimeoutMs: parsed.dialTimeoutMs, callTimeoutMs: parsed.config.callTimeoutMs })
+      let tls
+      try {
+        // confd's own TLS flag names take precedence over the global --cacert, --cert, --key.
+        const g = self.optsWithGlobals<Record<string, unknown>>()
+        tls = tlsClientOption({
+          ...g,
+          ...(flags.clientCaKeys !== undefined ? { cacert: flags.clientCaKeys } : {}),
+          ...(flags.clientCert !== undefined ? { cert: flags.clientCert } : {}),
+          ...(flags.clientKey !== undefined ? { key: flags.clientKey } : {}),
+        })
+      } catch (e) {
+        process.stderr.write(`Error: ${(e as Error).message}\n`)
+        process.exit(1)
+      }
+      const client = new Client({ endpoints: parsed.endpoints, dialTimeoutMs: parsed.dialTimeoutMs, callTimeoutMs: parsed.config.callTimeoutMs, ...tls })
       const confd = new Confd(parsed.config, client, log, processDeps(systemClock), (text) => process.stdout.write(text))
       const code = await run(confd, parsed.mode, log)
       client.close()

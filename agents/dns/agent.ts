@@ -3,6 +3,7 @@
 
 import type { Logger } from 'pino'
 import { Client } from '../../core/client/index.ts'
+import type { ClientTls } from '../../core/client/index.ts'
 import type { AnswerContext, Zone } from '../../recipes/dns/answer.ts'
 import { canonical, isValidName, normalizePrefix, PATH_PREFIX_DEFAULT } from '../../recipes/dns/name.ts'
 import { Forwarder, parseNameservers } from './forward.ts'
@@ -34,6 +35,8 @@ export interface DnsOptions {
   prefix: string
   nameservers: Upstream[]
   endpoints: string[]
+  /** TLS for https endpoints (the global --cacert, --cert, --key). */
+  tls?: ClientTls
 }
 
 /** Validates the flags; throws RangeError with one line naming the flag for a configuration error. */
@@ -74,7 +77,7 @@ export interface RunningDns {
 export async function startDns(opts: DnsOptions, logger: Logger): Promise<RunningDns> {
   let client: Client
   try {
-    client = new Client({ endpoints: opts.endpoints })
+    client = new Client({ endpoints: opts.endpoints, ...(opts.tls ? { tls: opts.tls } : {}) })
   } catch (e) {
     throw new RangeError(`--endpoints: ${(e as Error).message}`)
   }

@@ -4,8 +4,13 @@
 
 import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { ServerOptions as HttpsServerOptions } from 'node:https'
 import type { Socket } from 'node:net'
+import { TLSSocket } from 'node:tls'
+import type { Fetch } from '../tls/fetch.ts'
+import { guardTlsListener } from '../tls/listener.ts'
 import type { Logger } from 'pino'
 import { CairnError, InvalidArgumentError } from '../errors.ts'
 import type { Member } from '../server/member.ts'
@@ -25,6 +30,13 @@ export interface ClientApiOptions {
   logger: Logger
   maxRequestBytes: number
   metrics: Metrics
+  /** Serve https with these (certificate, and client-certificate checks under --client-cert-auth). */
+  tls?: HttpsServerOptions
+  /**
+   * How this member calls other members' client URLs (forwarding to the leader, its own discovery
+   * directory): with TLS, it trusts --trusted-ca-file and presents its --cert-file. Default: global fetch.
+   */
+  fetch?: Fetch
   /** Connection and stream bounds; each defaults to CLIENT_LIMITS_DEFAULT's. */
   limits?: Partial<ClientLimits>
 }
@@ -69,38 +81,38 @@ export class HttpError extends Error {
 }
 
 export function createClientServer(opts: ClientApiOptions): Server {
-  const v2 = acquireV2Api({ ...opts, membership: v3MembershipPort(opts.member) }) // etcd's v2 API: /v2/keys, /v2/members, /v2/machines, /v2/stats/*
+  const v2 = acquireV2Api({ ...opts, membership: v3MembershipPort(opts.member, opts.fetch ? { fetch: opts.fetch } : undefined) }) // etcd's v2 API: /v2/keys, /v2/members, /v2/machines, /v2/stats/*
   const limits = clientLimitsOf(opts)
+  const onRequest: RequestListener = (req, res) => {
+    if (refusedSockets.has(req.socket)) return
+    if (v2.api.owns(req)) return void v2.api.handle(req, res)
+    handle(req, res, opts).catch((e: unknown) => sendError(res, e, opts.logger))
+  }
   // requestTimeout bounds receiving a request (a slow or stalled sender gets 408 and is closed); it
   // stops counting once the request is in, so watches and v2 waits stream for as long as they need.
-  const server = createServer(
-    {
-      requestTimeout: limits.requestTimeoutMs,
-      headersTimeout: limits.requestTimeoutMs,
-      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.requestTimeoutMs / 4))),
-      // TCP keep-alive probes find clients that vanished while an answer streams (a POST watch, a v2
-      // wait) and nothing is being written to them; WebSockets are pinged instead (watch-endpoint.ts).
-      keepAlive: true,
-      keepAliveInitialDelay: limits.pingIntervalMs,
-    },
-    (req, res) => {
-      if (refusedSockets.has(req.socket)) return
-      if (v2.api.owns(req)) return void v2.api.handle(req, res)
-      handle(req, res, opts).catch((e: unknown) => sendError(res, e, opts.logger))
-    },
-  )
+  // TCP keep-alive probes find clients that vanished while an answer streams (a POST watch, a v2
+  // wait) and nothing is being written to them; WebSockets are pinged instead (watch-endpoint.ts).
+  const httpOptions = {
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.requestTimeoutMs / 4))),
+    keepAlive: true,
+    keepAliveInitialDelay: limits.pingIntervalMs,
+  }
+  const server: Server = opts.tls ? tlsClientServer({ ...httpOptions, ...opts.tls }, onRequest, opts.logger) : createServer(httpOptions, onRequest)
   server.on('close', v2.release)
   server.keepAliveTimeout = 30_000
-  limitConnections(server, limits.connectionsMax, opts.logger)
+  // Over TLS a connection is counted (and refused, in TLS) once its handshake is done.
+  limitConnections(server, opts.tls ? 'secureConnection' : 'connection', limits.connectionsMax, opts.logger)
   attachWatchEndpoints(server, opts)
   return server
 }
 
 /** Answers connections over the limit with one 503 and closes them, so the client learns why. */
-function limitConnections(server: Server, connectionsMax: number, logger: Logger): void {
+function limitConnections(server: Server, event: 'connection' | 'secureConnection', connectionsMax: number, logger: Logger): void {
   let open = 0
   let lastWarningMs = 0
-  server.on('connection', (socket: Socket) => {
+  server.on(event, (socket: Socket) => {
     open++
     socket.once('close', () => open--)
     if (open <= connectionsMax) return
@@ -131,6 +143,18 @@ export function clientPaths(): string[] {
   return [...plain, ...v3Paths(), ...v2]
 }
 
+/**
+ * The client listener over TLS. A client refused during the handshake (no certificate, or one the
+ * --trusted-ca-file did not sign, under --client-cert-auth) is logged with its address and the reason.
+ * The verified certificate's common name is available to request handlers through
+ * clientCertCommonName(req) (client-identity.ts).
+ */
+function tlsClientServer(tls: HttpsServerOptions, onRequest: RequestListener, logger: Logger): Server {
+  const server = createHttpsServer(tls, onRequest)
+  guardTlsListener(server, logger, 'client')
+  return server
+}
+
 async function handle(req: IncomingMessage, res: ServerResponse, opts: ClientApiOptions): Promise<void> {
   const url = parseRequestUrl(req.url, 'http://client')
   if (!url) return sendJson(res, 400, { error: 'Bad Request: invalid request target', code: 3, message: 'Bad Request: invalid request target' })
@@ -143,7 +167,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ClientApi
     return
   }
   if (path === '/v3/maintenance/snapshot') return serveSnapshot(req, res, opts)
-  if (path === '/new' && req.method === 'GET') return newDiscoveryToken(req, res, url)
+  if (path === '/new' && req.method === 'GET') return newDiscoveryToken(req, res, url, opts.fetch ?? fetch)
   if (path.startsWith('/v3/')) {
     if (path === '/v3/watch') return // handled by the watch endpoint (streaming POST)
     if (req.method !== 'POST' && req.method !== 'PUT') {
@@ -151,7 +175,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ClientApi
     }
     const body = await readJson(req, opts.maxRequestBytes)
     const started = process.hrtime.bigint()
-    const answer = await routeV3(path, body, opts.member)
+    const answer = await routeV3(path, body, opts.member, opts.fetch ? { fetch: opts.fetch } : undefined)
     opts.metrics.observeRequest(path, Number(process.hrtime.bigint() - started) / 1e9)
     if (answer === undefined) return sendJson(res, 404, { error: 'Not Found', code: 5, message: 'Not Found' })
     return sendJson(res, 200, answer)
@@ -208,7 +232,7 @@ export const DISCOVERY_SIZE_MAX = 99
  * `GET /new?size=N`: makes this cluster a discovery service for a new cluster of N members, as
  * discovery.etcd.io does. Answers the discovery URL as plain text.
  */
-async function newDiscoveryToken(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+async function newDiscoveryToken(req: IncomingMessage, res: ServerResponse, url: URL, get: Fetch): Promise<void> {
   const raw = url.searchParams.get('size') ?? '3'
   const size = Number(raw)
   if (!/^\d+$/.test(raw) || size < 1 || size > DISCOVERY_SIZE_MAX) {
@@ -216,9 +240,10 @@ async function newDiscoveryToken(req: IncomingMessage, res: ServerResponse, url:
     return
   }
   const token = randomBytes(16).toString('hex')
-  const self = `http://${req.socket.localAddress?.includes(':') ? `[${req.socket.localAddress}]` : req.socket.localAddress}:${req.socket.localPort}`
+  const scheme = req.socket instanceof TLSSocket ? 'https' : 'http'
+  const self = `${scheme}://${req.socket.localAddress?.includes(':') ? `[${req.socket.localAddress}]` : req.socket.localAddress}:${req.socket.localPort}`
   const dir = `/v2/keys/_etcd/registry/${token}`
-  const put = await fetch(`${self}${dir}/_config/size`, {
+  const put = await get(`${self}${dir}/_config/size`, {
     method: 'PUT',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: `value=${size}`,
@@ -228,8 +253,8 @@ async function newDiscoveryToken(req: IncomingMessage, res: ServerResponse, url:
     res.writeHead(503, { 'content-type': 'text/plain' }).end(`cannot create the discovery token: HTTP ${put.status}\n`)
     return
   }
-  const host = req.headers.host ?? self.replace(/^http:\/\//, '')
-  res.writeHead(200, { 'content-type': 'text/plain' }).end(`http://${host}${dir}\n`)
+  const host = req.headers.host ?? self.replace(/^https?:\/\//, '')
+  res.writeHead(200, { 'content-type': 'text/plain' }).end(`${scheme}://${host}${dir}\n`)
 }
 
 async function health(res: ServerResponse, member: Member): Promise<void> {

@@ -20,12 +20,20 @@ import {
 } from './v3-decode.ts'
 import { encodeDeleteRange, encodeHeader, encodePut, encodeRange, encodeTxn } from './v3-encode.ts'
 import type { HeaderFields, Json } from './v3-encode.ts'
+import type { Fetch } from '../tls/fetch.ts'
 
 export function headerOf(member: Member): HeaderFields {
   return { clusterId: idToDecimal(member.clusterId), memberId: idToDecimal(member.id), raftTerm: member.term() }
 }
 
-type Handler = (body: unknown, member: Member, path: string) => Promise<Json>
+/** What a route needs beyond the member: how to reach another member's client URL (TLS settings). */
+export interface RouteContext {
+  fetch: Fetch
+}
+
+const DEFAULT_CONTEXT: RouteContext = { fetch: (url, init) => fetch(url, init) }
+
+type Handler = (body: unknown, member: Member, path: string, ctx: RouteContext) => Promise<Json>
 
 const routes: Record<string, Handler> = {
   '/v3/kv/range': async (body, m) => encodeRange(headerOf(m), await m.range(decodeRange(body))),
@@ -62,7 +70,7 @@ const routes: Record<string, Handler> = {
     if (r.leases.length) out.leases = r.leases.map((l) => ({ ID: String(l.id) }))
     return out
   },
-  '/v3/kv/lease/leases': async (body, m, path) => routes['/v3/lease/leases']!(body, m, path),
+  '/v3/kv/lease/leases': async (body, m, path, ctx) => routes['/v3/lease/leases']!(body, m, path, ctx),
   '/v3/cluster/member/list': async (_body, m) => {
     const out: Json = { header: encodeHeader(headerOf(m), 0) }
     out.members = m.registry.list().map(encodeMember)
@@ -175,22 +183,22 @@ function stringList(v: unknown): string[] {
 
 /** Runs `handler` on the leader: a follower forwards the request to the leader's client URL. */
 function leaderOnly(handler: Handler): Handler {
-  return async (body, m, path) => {
+  return async (body, m, path, ctx) => {
     // Just after an election or a restart, the leader may not be known yet, or its client URL not
     // yet published: wait a little rather than fail at once.
     const deadline = Date.now() + 3_000
     for (;;) {
-      if (m.isLeader()) return handler(body, m, path)
+      if (m.isLeader()) return handler(body, m, path, ctx)
       const url = m.registry.get(m.leaderId())?.clientUrls[0]
-      if (url) return forwarded(url + path, body)
+      if (url) return forwarded(ctx.fetch, url + path, body)
       if (Date.now() > deadline) throw new NoLeaderError()
       await new Promise((r) => setTimeout(r, 50))
     }
   }
 }
 
-async function forwarded(url: string, body: unknown): Promise<Json> {
-  const res = await fetch(url, {
+async function forwarded(post: Fetch, url: string, body: unknown): Promise<Json> {
+  const res = await post(url, {
     method: 'POST',
     body: JSON.stringify(body),
     headers: { 'content-type': 'application/json', 'x-cairn-forwarded': '1' },
@@ -230,10 +238,10 @@ async function leaseTimeToLive(body: unknown, m: Member): Promise<Json> {
   return out
 }
 
-export async function routeV3(path: string, body: unknown, member: Member): Promise<Json | undefined> {
+export async function routeV3(path: string, body: unknown, member: Member, ctx: RouteContext = DEFAULT_CONTEXT): Promise<Json | undefined> {
   const handler = routes[path]
   if (!handler) return undefined
-  return handler(body, member, path)
+  return handler(body, member, path, ctx)
 }
 
 export function v3Paths(): string[] {

@@ -1,6 +1,7 @@
 // `cairn discovery new --size N`: turns a running cluster into a discovery service for a new one.
 
 import { describeFetchError } from './fetch-error.ts'
+import { fetchOf } from './ctl/context.ts'
 import { Command } from 'commander'
 
 export function discoveryCommand(): Command {
@@ -11,12 +12,13 @@ export function discoveryCommand(): Command {
     .option('--size <n>', 'number of members of the new cluster', '3')
     .option('--endpoints <urls>', 'client URLs of the cluster serving discovery (default CAIRN_ENDPOINTS or http://127.0.0.1:2379)')
     .action(async (_opts: unknown, self: Command) => {
-      const opts = self.optsWithGlobals() as { size: string; endpoints?: string }
+      const opts = self.optsWithGlobals() as { size: string; endpoints?: string; cacert?: string; cert?: string; key?: string }
+      const get = fetchOf(opts)
       const endpoints = (opts.endpoints ?? process.env.CAIRN_ENDPOINTS ?? 'http://127.0.0.1:2379').split(',').map((s) => s.trim())
       let last = 'no endpoint'
       for (const endpoint of endpoints) {
         try {
-          const res = await fetch(`${endpoint}/new?size=${encodeURIComponent(opts.size)}`, { signal: AbortSignal.timeout(10_000) })
+          const res = await get(`${endpoint}/new?size=${encodeURIComponent(opts.size)}`, { signal: AbortSignal.timeout(10_000) })
           const text = (await res.text()).trim()
           if (res.status === 200) {
             process.stdout.write(`${text}\n`)

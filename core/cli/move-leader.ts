@@ -2,13 +2,15 @@
 
 import { Command } from 'commander'
 import { describeFetchError } from './fetch-error.ts'
+import { fetchOf } from './ctl/context.ts'
 
 export function moveLeaderCommand(): Command {
   return new Command('move-leader')
     .description('transfer leadership to the member with ID (hex, as member list prints it)')
     .argument('<id>', 'target member ID in hex')
     .action(async (idHex: string, _opts: unknown, self: Command) => {
-      const opts = self.optsWithGlobals() as { endpoints?: string }
+      const opts = self.optsWithGlobals() as { endpoints?: string; cacert?: string; cert?: string; key?: string }
+      const post = fetchOf(opts)
       if (!/^[0-9a-fA-F]{1,16}$/.test(idHex)) {
         process.stderr.write(`Error: bad member ID arg (strconv.ParseUint: parsing ${JSON.stringify(idHex)}: invalid syntax), expecting ID in Hex\n`)
         process.exit(1)
@@ -18,7 +20,7 @@ export function moveLeaderCommand(): Command {
       let last = 'no endpoint'
       for (const endpoint of endpoints) {
         try {
-          const res = await fetch(`${endpoint}/v3/maintenance/transfer-leadership`, {
+          const res = await post(`${endpoint}/v3/maintenance/transfer-leadership`, {
             method: 'POST',
             body: JSON.stringify({ targetID: target }),
             signal: AbortSignal.timeout(15_000),

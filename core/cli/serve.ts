@@ -3,7 +3,7 @@
 
 import { Command, Option } from 'commander'
 import pino from 'pino'
-import { ConfigError, parseServeOptions, SERVE_FLAG_DEFAULTS } from '../server/options.ts'
+import { ConfigError, parseServeOptions, SERVE_BOOLEAN_FLAGS, SERVE_FLAG_DEFAULTS } from '../server/options.ts'
 import type { RawServeFlags } from '../server/options.ts'
 import { startMember } from '../server/start.ts'
 
@@ -30,6 +30,15 @@ const FLAGS: Array<[keyof typeof SERVE_FLAG_DEFAULTS, string]> = [
   ['clientRequestTimeout', 'time a client has to send a whole request, headers and body (a duration)'],
   ['clientPingInterval', 'WebSocket ping interval; a socket that misses a pong is closed (a duration)'],
   ['logLevel', 'log level: debug, info, warn, error'],
+  ['certFile', 'path to the client server TLS cert file (https client URLs)'],
+  ['keyFile', 'path to the client server TLS key file'],
+  ['trustedCaFile', 'path to the CA that signs client certificates (with --client-cert-auth)'],
+  ['clientCertAuth', 'require clients to present a certificate signed by --trusted-ca-file'],
+  ['peerCertFile', 'path to the peer TLS cert file (https peer URLs; also presented when dialling peers)'],
+  ['peerKeyFile', 'path to the peer TLS key file'],
+  ['peerTrustedCaFile', "path to the CA that signs peers' certificates"],
+  ['peerClientCertAuth', 'require peers to present a certificate signed by --peer-trusted-ca-file'],
+  ['peerCertAllowedCn', "refuse peers whose certificate's common name is not this one"],
 ]
 
 function kebab(name: string): string {
@@ -41,11 +50,15 @@ export function serveCommand(): Command {
   for (const [key, help] of FLAGS) {
     const flag = kebab(key)
     const def = SERVE_FLAG_DEFAULTS[key]
+    // A switch takes an optional value, as Go's boolean flags: `--client-cert-auth` or `--client-cert-auth=false`.
+    const arg = SERVE_BOOLEAN_FLAGS.has(key) ? '[bool]' : '<value>'
     cmd.addOption(
-      new Option(`--${flag} <value>`, help).env(`CAIRN_${flag.toUpperCase().replace(/-/g, '_')}`).default(def === '' ? undefined : def),
+      new Option(`--${flag} ${arg}`, help).env(`CAIRN_${flag.toUpperCase().replace(/-/g, '_')}`).default(def === '' ? undefined : def),
     )
   }
-  cmd.action(async (flags: RawServeFlags) => {
+  cmd.action(async (given: Record<string, string | boolean | undefined>) => {
+    const flags: RawServeFlags = {}
+    for (const [k, v] of Object.entries(given)) (flags as Record<string, string | undefined>)[k] = v === true ? 'true' : v === false ? 'false' : v
     let opts
     try {
       opts = parseServeOptions(flags)

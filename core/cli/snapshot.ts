@@ -3,6 +3,8 @@
 import { createWriteStream } from 'node:fs'
 import { rename, rm } from 'node:fs/promises'
 import { describeFetchError } from './fetch-error.ts'
+import { fetchOf } from './ctl/context.ts'
+import type { Fetch } from '../tls/fetch.ts'
 import { Command, Option } from 'commander'
 import { CairnError } from '../errors.ts'
 import { ConfigError, parseServeOptions } from '../server/options.ts'
@@ -28,13 +30,13 @@ function progress(bytes: number, started: number, what = 'saved'): void {
   process.stderr.write(`\r${mb.toFixed(1)} MiB ${what} (${rate.toFixed(1)} MiB/s)   `)
 }
 
-async function save(file: string, endpoints: string[]): Promise<void> {
+async function save(file: string, endpoints: string[], get: Fetch): Promise<void> {
   const partial = `${file}.part`
   let lastError = 'no endpoint'
   for (const endpoint of endpoints) {
     let res: Response
     try {
-      res = await fetch(`${endpoint}/v3/maintenance/snapshot`, { signal: AbortSignal.timeout(10_000) })
+      res = await get(`${endpoint}/v3/maintenance/snapshot`, { signal: AbortSignal.timeout(10_000) })
     } catch (e) {
       lastError = describeFetchError(endpoint, e)
       continue
@@ -94,7 +96,7 @@ export function snapshotCommand(): Command {
     .description('stream a consistent snapshot from a live member into FILE (writes continue meanwhile)')
     .option('--endpoints <urls>', 'client URLs to try, comma-separated (default CAIRN_ENDPOINTS or http://127.0.0.1:2379)')
     .action(async (file: string, _opts: unknown, self: Command) => {
-      await save(file, endpointsOf(self)).catch((e: unknown) => fail((e as Error).message))
+      await save(file, endpointsOf(self), fetchOf(self.optsWithGlobals())).catch((e: unknown) => fail((e as Error).message))
     })
   cmd
     .command('status <file>')

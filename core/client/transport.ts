@@ -8,6 +8,9 @@
 // no answer came, the call fails with OutcomeUnknownError and is not repeated.
 
 import { connect } from 'node:net'
+import { fetchWithTls, tlsConnectOptions, tlsFailure } from '../tls/fetch.ts'
+import type { ClientTls, Fetch } from '../tls/fetch.ts'
+import { PLAIN_HTTP_ANSWER } from '../tls/listener.ts'
 import type { ErrorCode } from '../errors.ts'
 import { CairnError } from '../errors.ts'
 import {
@@ -33,6 +36,11 @@ export interface TransportOptions {
   backoffMaxMs?: number
   /** Random source in [0, 1) for jitter (tests pass a seeded one). */
   random?: () => number
+  /**
+   * TLS for https endpoints: `ca` (PEM) to trust instead of the system's roots, and `cert` + `key`
+   * (PEM) for members that require client certificates (--client-cert-auth).
+   */
+  tls?: ClientTls
 }
 
 /** Per-call options: every call takes a timeout and an AbortSignal. */
@@ -100,6 +108,9 @@ export class Transport {
   private readonly backoffBaseMs: number
   private readonly backoffMaxMs: number
   private readonly random: () => number
+  private readonly fetch: Fetch
+  /** Options for node:https / ws to dial the endpoints with (CA, client certificate). */
+  readonly tlsOptions: ReturnType<typeof tlsConnectOptions>
 
   constructor(opts: TransportOptions) {
     if (opts.endpoints.length === 0) throw new TypeError('endpoints: expected at least one endpoint')
@@ -109,6 +120,8 @@ export class Transport {
     this.backoffBaseMs = opts.backoffBaseMs ?? 25
     this.backoffMaxMs = opts.backoffMaxMs ?? 1000
     this.random = opts.random ?? Math.random
+    this.fetch = fetchWithTls(opts.tls)
+    this.tlsOptions = tlsConnectOptions(opts.tls)
   }
 
   get endpoints(): string[] {
@@ -185,7 +198,7 @@ export class Transport {
           const onTimeout = () => connected.abort(new DeadlineExceededError())
           headers.addEventListener('abort', onTimeout, { once: true })
           const signal = opts.signal ? AbortSignal.any([opts.signal, connected.signal]) : connected.signal
-          const res = await fetch(endpoint.url + path, { method: 'GET', signal })
+          const res = await this.fetch(endpoint.url + path, { method: 'GET', signal })
           headers.removeEventListener('abort', onTimeout)
           if (res.status === 200 && res.body) return { endpoint: endpoint.url, body: res.body }
           const attempt = classifyAnswer(endpoint.url, path, res.status, await res.text(), false)
@@ -194,6 +207,8 @@ export class Transport {
         } catch (e) {
           if (e instanceof CanceledError || (opts.signal?.aborted ?? false)) throw new CanceledError(opts.signal?.reason)
           if (e === lastError) throw e
+          const tls = tlsFailure(e)
+          if (tls !== undefined) throw new UnavailableError(`${endpoint.url}: TLS: ${tls}`, e)
           lastError = e
         }
         this.failover(endpoint.url)
@@ -243,7 +258,7 @@ export class Transport {
     let res: Response
     let text: string
     try {
-      res = await fetch(
+      res = await this.fetch(
         endpoint.url + path,
         method === 'GET'
           ? { method, signal: combined }
@@ -254,6 +269,9 @@ export class Transport {
       endpoint.reachable = false
       if (signal?.aborted) return { kind: 'fatal', error: new CanceledError(signal.reason) }
       if (timeout.aborted) return { kind: 'unknown', error: new DeadlineExceededError(e) }
+      // A certificate that does not verify (either side's) will not verify on the next try either.
+      const tls = tlsFailure(e)
+      if (tls !== undefined) return { kind: 'fatal', error: new UnavailableError(`${endpoint.url}: TLS: ${tls}`, e) }
       const code = networkErrorCode(e)
       if (code !== undefined && NOT_SENT_CODES.has(code)) return { kind: 'retry', error: e }
       return { kind: 'unknown', error: e }
@@ -263,6 +281,9 @@ export class Transport {
 }
 
 function classifyAnswer(url: string, path: string, status: number, text: string, anyStatus: boolean): Attempt {
+  if (status === 400 && text.startsWith(PLAIN_HTTP_ANSWER)) {
+    return { kind: 'fatal', error: new UnavailableError(`${url} serves https only: use ${url.replace(/^http:/, 'https:')}`) }
+  }
   let parsed: unknown
   try {
     parsed = text === '' ? {} : (JSON.parse(text) as unknown)

@@ -10,7 +10,9 @@ import type { Bytes } from './bytes.ts'
 import { toBase64 } from './bytes.ts'
 import { decodeHeader, decodeKv, decodeList, decodeObject, int, keyRange } from './codec.ts'
 import type { Json } from './codec.ts'
-import { ClosedError, serverError } from './errors.ts'
+import { ClosedError, serverError, UnavailableError } from './errors.ts'
+import { tlsFailure } from '../tls/fetch.ts'
+import { PLAIN_HTTP_ANSWER } from '../tls/listener.ts'
 import type { Transport } from './transport.ts'
 import { sleep } from './transport.ts'
 import type { KeyRange, KeyValue, ResponseHeader } from './types.ts'
@@ -301,7 +303,17 @@ export class WatchManager {
         try {
           await this.open(endpoint)
           this.failures = 0
-        } catch {
+        } catch (e) {
+          // A certificate that does not verify will not verify on the next try, nor will an https
+          // member answer http: end the watches, as calls fail at once on these, instead of
+          // reconnecting forever.
+          const tls = tlsFailure(e)
+          if (tls !== undefined || e instanceof UnavailableError) {
+            const error = e instanceof UnavailableError ? e : new UnavailableError(`${endpoint}: TLS: ${tls}`, e)
+            for (const w of [...this.watches.values()]) w.finish(error)
+            this.watches.clear()
+            return
+          }
           this.transport.failover(endpoint)
           this.failures++
           const n = this.transport.endpoints.length
@@ -316,7 +328,7 @@ export class WatchManager {
   private open(endpoint: string): Promise<void> {
     const url = endpoint.replace(/^http/, 'ws') + '/v3/watch'
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: this.transport.dialTimeoutMs })
+      const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: this.transport.dialTimeoutMs, ...this.transport.tlsOptions })
       ws.once('open', () => {
         ws.removeAllListeners('error')
         this.adopt(ws, endpoint)
@@ -327,6 +339,24 @@ export class WatchManager {
         ws.on('error', () => undefined)
         ws.terminate()
         reject(e)
+      })
+      ws.once('unexpected-response', (_req, res) => {
+        // Not a WebSocket answer: read a little of it to tell an https member answering http apart.
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (d: string) => {
+          if (body.length < 512) body += d
+        })
+        res.once('end', () => {
+          ws.removeAllListeners()
+          ws.on('error', () => undefined)
+          ws.terminate()
+          reject(
+            body.startsWith(PLAIN_HTTP_ANSWER)
+              ? new UnavailableError(`${endpoint} serves https only: use ${endpoint.replace(/^http:/, 'https:')}`)
+              : new Error(`${url}: unexpected server response ${res.statusCode ?? 0}`),
+          )
+        })
       })
     })
   }

@@ -11,7 +11,7 @@ import { ClosingIterator, EntryStream, entriesOf } from './backend.ts'
 import { bytesToBinaryString, compareBytes } from './bytes.ts'
 import type { KeyInterval } from './interval.ts'
 import { intervalContains, intervalIsEmpty } from './interval.ts'
-import { historyBounds, keyOfKeyspaceKey, keyspaceBounds } from './layout.ts'
+import { historyBounds, keyOfKeyspaceKey, keyspaceBounds, keyspaceKey } from './layout.ts'
 import { decodeEventRecord, decodeKeyValueRecord } from './records.ts'
 import type { KeyValue } from './types.ts'
 
@@ -91,6 +91,19 @@ async function* scanWithHistory(
 }
 
 async function* nothing(): AsyncGenerator<KeyValue, undefined> {}
+
+async function* listed(kvs: readonly KeyValue[]): AsyncGenerator<KeyValue, undefined> {
+  yield* kvs
+}
+
+/**
+ * The latest state of one key as a scan, by a point read: no iterator, no trip to the thread pool.
+ * Most reads (a lock, a leader key, a config value) are of one key at the head revision.
+ */
+export async function openLatestKey(backend: KvBackend, key: Uint8Array): Promise<Scan> {
+  const record = await backend.get(keyspaceKey(key))
+  return new ClosingIterator(listed(record === undefined ? [] : [decodeKeyValueRecord(key.slice(), record)]), [])
+}
 
 /**
  * Opens a scan of `interval` at `revision`, given that the backend's latest state is `headRevision`.

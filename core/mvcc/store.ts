@@ -44,7 +44,7 @@ import type {
   RangeRequest,
   RangeResponse,
 } from './requests.ts'
-import { openScanAt, type Scan } from './scan.ts'
+import { openLatestKey, openScanAt, type Scan } from './scan.ts'
 import { SerialQueue } from './serial.ts'
 import { StagedBackend, stagedOpsMax } from './staged-backend.ts'
 import { clearOwnedPrefixes, restoreEntries } from './snapshot-restore.ts'
@@ -317,6 +317,9 @@ export class MvccStore {
       const revision = request.revision === undefined || request.revision === 0 ? head : request.revision
       if (revision > head) throw new FutureRevisionError(revision, head)
       if (revision < this.state.compactRevision) throw new CompactedError(this.state.compactRevision)
+      if (revision === head && (request.rangeEnd === undefined || request.rangeEnd.length === 0)) {
+        return openLatestKey(this.backend, request.key).then((scan) => ({ head, scan }))
+      }
       return { head, scan: openScanAt(this.backend, toInterval(request.key, request.rangeEnd), revision, head, reverse) }
     })
   }

@@ -7,6 +7,7 @@
 //   GET  <url>?recursive=true [&wait=true&waitIndex=N]   until N registrations exist
 
 import { ConfigError } from './options.ts'
+import type { Fetch, FetchInit } from '../tls/fetch.ts'
 
 export interface DiscoveryOptions {
   url: string
@@ -16,6 +17,8 @@ export interface DiscoveryOptions {
   /** Gives up after this long (the cluster never filled). */
   timeoutMs?: number
   log?: (msg: string) => void
+  /** How to reach the discovery URL (an https one needs our CA and certificate). Default: global fetch. */
+  fetch?: Fetch
 }
 
 interface V2Node {
@@ -28,8 +31,13 @@ interface V2Node {
 
 export const DISCOVERY_BACKOFF_MS_MAX = 5_000
 
-async function v2(url: string, init?: RequestInit & { timeoutMs?: number }): Promise<{ status: number; body: { node?: V2Node; errorCode?: number; message?: string }; index: number }> {
-  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(init?.timeoutMs ?? 10_000) })
+async function v2(
+  get: Fetch,
+  url: string,
+  init?: FetchInit & { timeoutMs?: number },
+): Promise<{ status: number; body: { node?: V2Node; errorCode?: number; message?: string }; index: number }> {
+  const { timeoutMs, ...rest } = init ?? {}
+  const res = await get(url, { ...rest, signal: AbortSignal.timeout(timeoutMs ?? 10_000) })
   const text = await res.text()
   let body: { node?: V2Node; errorCode?: number; message?: string } = {}
   try {
@@ -58,9 +66,10 @@ async function withBackoff<T>(what: string, deadline: number, step: () => Promis
 /** Registers this member and returns the initial cluster (`name=url,…`) once it is complete. */
 export async function discoverInitialCluster(opts: DiscoveryOptions): Promise<string> {
   const base = opts.url.replace(/\/+$/, '')
+  const get = opts.fetch ?? ((url: string, init?: FetchInit) => fetch(url, init))
   const deadline = Date.now() + (opts.timeoutMs ?? 10 * 60_000)
   const size = await withBackoff('reading the cluster size', deadline, async () => {
-    const r = await v2(`${base}/_config/size`)
+    const r = await v2(get, `${base}/_config/size`)
     if (r.status === 404) throw new ConfigError(`discovery: ${base} has no _config/size (create the token with \`cairn discovery new --size N\`)`)
     if (r.status >= 500) throw new Error(`HTTP ${r.status}`)
     const n = Number(r.body.node?.value)
@@ -69,14 +78,14 @@ export async function discoverInitialCluster(opts: DiscoveryOptions): Promise<st
   }, opts.log)
   const value = opts.peerUrls.map((u) => `${opts.name}=${u}`).join(',')
   await withBackoff('registering', deadline, async () => {
-    const r = await v2(`${base}/${opts.memberIdHex}?prevExist=false`, {
+    const r = await v2(get, `${base}/${opts.memberIdHex}?prevExist=false`, {
       method: 'PUT',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: `value=${encodeURIComponent(value)}`,
     })
     if (r.status === 412) {
       // Already registered: fine if it was us (a restart during bootstrap), else a duplicate ID.
-      const mine = await v2(`${base}/${opts.memberIdHex}`)
+      const mine = await v2(get, `${base}/${opts.memberIdHex}`)
       if (mine.body.node?.value === value) return
       throw new ConfigError(`discovery: member ID ${opts.memberIdHex} is already registered by someone else`)
     }
@@ -86,11 +95,11 @@ export async function discoverInitialCluster(opts: DiscoveryOptions): Promise<st
   for (;;) {
     const r = await withBackoff('waiting for members', deadline, async () => {
       const url = waitIndex > 0 ? `${base}?recursive=true&wait=true&waitIndex=${waitIndex}` : `${base}?recursive=true`
-      const res = await v2(url, { timeoutMs: 60_000 })
+      const res = await v2(get, url, { timeoutMs: 60_000 })
       if (res.status >= 300) throw new Error(`HTTP ${res.status} ${res.body.message ?? ''}`)
       return res
     }, opts.log)
-    const listing = waitIndex > 0 ? await v2(`${base}?recursive=true`) : r
+    const listing = waitIndex > 0 ? await v2(get, `${base}?recursive=true`) : r
     const registered = (listing.body.node?.nodes ?? [])
       .filter((n) => !n.dir && n.key !== undefined && !n.key.endsWith('/_config') && typeof n.value === 'string')
       .sort((a, b) => (a.createdIndex ?? 0) - (b.createdIndex ?? 0))

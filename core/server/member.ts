@@ -203,6 +203,22 @@ export class Member {
     const early = ackBeforeFsync || (this.node.raft.state === 'leader' && !termOrVoteChanged)
     if (early) this.sendMessages(rd.messages)
     const incoming = rd.snapshot ? this.takeIncoming(rd.snapshot) : undefined
+    const saving = this.persistReady(rd, incoming, early, ackBeforeFsync)
+    saving.catch(() => undefined) // observed below; this only keeps a failure during the apply from counting as unhandled
+    // Committed entries already in our log apply while this Ready's writes are on their way to the
+    // disk: their answers need not wait for an fsync of other, newer entries (see applyEarly).
+    const applyEarly = this.canApplyEarly(rd)
+    if (applyEarly) await this.applyCommitted(rd.committedEntries)
+    await saving
+    for (const rs of rd.readStates) this.reads.onReadState(rs.index, rs.requestContext)
+    if (!applyEarly) await this.applyCommitted(rd.committedEntries)
+    this.reads.onApplied()
+    this.maybeCampaignAlone()
+    await this.maybeSnapshot()
+  }
+
+  /** Step 1 and 2 of the Ready contract: persist, then (unless sent already) send. */
+  private async persistReady(rd: Ready, incoming: { restore: () => Promise<void> } | undefined, early: boolean, ackBeforeFsync: boolean): Promise<void> {
     if (ackBeforeFsync && rd.entries.length > 0) {
       // Failpoint: the write reaches the disk only a moment after it was acknowledged.
       await new Promise((r) => setTimeout(r, 100))
@@ -221,15 +237,29 @@ export class Member {
       this.prevVote = rd.hardState.vote
     }
     if (!early) this.sendMessages(rd.messages)
-    for (const rs of rd.readStates) this.reads.onReadState(rs.index, rs.requestContext)
-    if (rd.committedEntries.length > 0) {
-      const applyStarted = performance.now()
-      await this.applyEntries(rd.committedEntries)
-      this.p.observeApplySeconds?.((performance.now() - applyStarted) / 1000, rd.committedEntries.length)
-    }
-    this.reads.onApplied()
-    this.maybeCampaignAlone()
-    await this.maybeSnapshot()
+  }
+
+  /**
+   * Whether this Ready's committed entries may be applied before its own writes are durable: only
+   * normal entries that were already in our stable log before this Ready (never one it appends), and
+   * no snapshot. Their commit index may still be unsaved, so a crash can leave the keyspace applied
+   * past the saved commit index; start.ts then starts Raft at the saved commit, and the entries it hands
+   * out again are skipped by the keyspace (it knows its applied index) — which is why conf changes,
+   * whose effects are not all idempotent, always wait for the save.
+   */
+  private canApplyEarly(rd: Ready): boolean {
+    const committed = rd.committedEntries
+    if (committed.length === 0 || rd.snapshot !== undefined) return false
+    const firstAppended = rd.entries[0]?.index ?? Infinity
+    if (committed[committed.length - 1]!.index >= firstAppended) return false
+    return committed.every((e) => e.type !== 'conf-change')
+  }
+
+  private async applyCommitted(entries: Entry[]): Promise<void> {
+    if (entries.length === 0) return
+    const applyStarted = performance.now()
+    await this.applyEntries(entries)
+    this.p.observeApplySeconds?.((performance.now() - applyStarted) / 1000, entries.length)
   }
 
   /** A single-voter cluster need not wait an election timeout to lead. */

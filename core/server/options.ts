@@ -34,6 +34,20 @@ export interface ServeOptions {
   /** WebSocket ping interval; a socket that has not answered the previous ping by the next is closed. */
   clientPingIntervalMs: number
   logLevel: string
+  /** TLS of the client listener (and of forwarding to the leader's client URL). */
+  clientTls: TlsFlags
+  /** TLS of the peer listener and of dialling peers (Raft links, snapshots, joining). */
+  peerTls: TlsFlags
+}
+
+/** TLS flags of one face, as given (file paths; read and checked at start, see tls-config.ts). */
+export interface TlsFlags {
+  certFile: string | undefined
+  keyFile: string | undefined
+  trustedCaFile: string | undefined
+  clientCertAuth: boolean
+  /** Peer face only: the common name every peer certificate must carry. */
+  allowedCn: string | undefined
 }
 
 export type RawServeFlags = Partial<Record<keyof typeof SERVE_FLAG_DEFAULTS, string>>
@@ -61,7 +75,19 @@ export const SERVE_FLAG_DEFAULTS = {
   clientRequestTimeout: '30s',
   clientPingInterval: '30s',
   logLevel: 'info',
+  certFile: '',
+  keyFile: '',
+  trustedCaFile: '',
+  clientCertAuth: 'false',
+  peerCertFile: '',
+  peerKeyFile: '',
+  peerTrustedCaFile: '',
+  peerClientCertAuth: 'false',
+  peerCertAllowedCn: '',
 } as const
+
+/** Flags that are switches (`--client-cert-auth` alone means true, as Go's boolean flags). */
+export const SERVE_BOOLEAN_FLAGS: ReadonlySet<keyof typeof SERVE_FLAG_DEFAULTS> = new Set(['clientCertAuth', 'peerClientCertAuth'])
 
 export function parseServeOptions(raw: RawServeFlags): ServeOptions {
   const f = { ...SERVE_FLAG_DEFAULTS, ...definedOnly(raw) }
@@ -88,6 +114,10 @@ export function parseServeOptions(raw: RawServeFlags): ServeOptions {
     throw new ConfigError(`--election-timeout (${electionTimeoutMs}) must be at least 5 times --heartbeat-interval (${heartbeatIntervalMs})`)
   }
   if (electionTimeoutMs > 50_000) throw new ConfigError(`--election-timeout must be at most 50000 ms, got ${electionTimeoutMs}`)
+  const clientTls = parseTlsFlags('client', f.certFile, f.keyFile, f.trustedCaFile, f.clientCertAuth, '')
+  const peerTls = parseTlsFlags('peer', f.peerCertFile, f.peerKeyFile, f.peerTrustedCaFile, f.peerClientCertAuth, f.peerCertAllowedCn)
+  requireCertForHttps('client', clientTls, [...listenClientUrls, ...advertiseClientUrls])
+  requireCertForHttps('peer', peerTls, [...listenPeerUrls, ...initialAdvertisePeerUrls])
   return {
     name,
     dataDir: nonEmpty('--data-dir', f.dataDir),
@@ -111,7 +141,40 @@ export function parseServeOptions(raw: RawServeFlags): ServeOptions {
     clientRequestTimeoutMs: positiveDuration('--client-request-timeout', f.clientRequestTimeout),
     clientPingIntervalMs: positiveDuration('--client-ping-interval', f.clientPingInterval),
     logLevel: f.logLevel,
+    clientTls,
+    peerTls,
   }
+}
+
+function parseTlsFlags(face: 'client' | 'peer', cert: string, key: string, ca: string, auth: string, allowedCn: string): TlsFlags {
+  const p = face === 'peer' ? '--peer-' : '--'
+  if (cert !== '' && key === '') throw new ConfigError(`${p}cert-file is set but ${p}key-file is not`)
+  if (key !== '' && cert === '') throw new ConfigError(`${p}key-file is set but ${p}cert-file is not`)
+  const clientCertAuth = parseBool(`${p}client-cert-auth`, auth)
+  if (clientCertAuth && cert === '') throw new ConfigError(`${p}client-cert-auth needs ${p}cert-file and ${p}key-file`)
+  if (clientCertAuth && ca === '') throw new ConfigError(`${p}client-cert-auth needs ${p}trusted-ca-file to verify client certificates`)
+  if (allowedCn !== '' && !clientCertAuth) throw new ConfigError('--peer-cert-allowed-cn needs --peer-client-cert-auth (peers must present a certificate)')
+  return {
+    certFile: cert || undefined,
+    keyFile: key || undefined,
+    trustedCaFile: ca || undefined,
+    clientCertAuth,
+    allowedCn: allowedCn || undefined,
+  }
+}
+
+function requireCertForHttps(face: 'client' | 'peer', tls: TlsFlags, urls: URL[]): void {
+  const https = urls.find((u) => u.protocol === 'https:')
+  if (https && tls.certFile === undefined) {
+    const p = face === 'peer' ? '--peer-' : '--'
+    throw new ConfigError(`TLS key/cert (${p}cert-file, ${p}key-file) must be provided for ${face} url ${https.origin}`)
+  }
+}
+
+function parseBool(flag: string, v: string): boolean {
+  if (v === 'true' || v === '1') return true
+  if (v === 'false' || v === '0' || v === '') return false
+  throw new ConfigError(`${flag} must be true or false, got ${JSON.stringify(v)}`)
 }
 
 function definedOnly(raw: RawServeFlags): Record<string, string> {

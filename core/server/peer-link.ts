@@ -4,6 +4,8 @@
 
 import WebSocket from 'ws'
 import type { Logger } from 'pino'
+import { tlsConnectOptions, tlsFailure } from '../tls/fetch.ts'
+import type { ClientTls } from '../tls/fetch.ts'
 
 export const LINK_QUEUE_FRAMES_MAX = 1024
 export const LINK_QUEUE_BYTES_MAX = 64 * 1024 * 1024
@@ -21,6 +23,8 @@ export interface PeerLinkOptions {
   onUp: () => void
   onDown: () => void
   random?: () => number
+  /** TLS for wss:// peer URLs (CA to trust, certificate to present). */
+  tls?: ClientTls
 }
 
 export class PeerLink {
@@ -35,6 +39,7 @@ export class PeerLink {
   private wasUp = false
   private pingTimer: NodeJS.Timeout | undefined
   private pingSentAt = 0
+  private lastTlsFailure: string | undefined
   /** Round-trip time of the last WebSocket ping to this peer, in seconds (undefined until measured). */
   rttSeconds: number | undefined
 
@@ -100,11 +105,13 @@ export class PeerLink {
       headers: { 'x-cairn-from': this.opts.selfId, 'x-cairn-cluster-id': this.opts.clusterId, 'x-cairn-to': this.opts.peerId },
       perMessageDeflate: false,
       handshakeTimeout: 2_000,
+      ...tlsConnectOptions(this.opts.tls),
     })
     this.ws = ws
     ws.on('open', () => {
       this.connected = true
       this.attempt = 0
+      this.lastTlsFailure = undefined
       this.startPings(ws)
       if (!this.wasUp) {
         this.wasUp = true
@@ -113,8 +120,14 @@ export class PeerLink {
       }
       this.flush()
     })
-    ws.on('error', () => {
-      // 'close' follows; errors of an unreachable peer are routine and logged at state changes only.
+    ws.on('error', (e) => {
+      // 'close' follows; errors of an unreachable peer are routine and logged at state changes only,
+      // but a TLS failure is a configuration problem worth saying once per episode.
+      const reason = tlsFailure(e)
+      if (reason !== undefined && reason !== this.lastTlsFailure) {
+        this.lastTlsFailure = reason
+        this.opts.logger.warn({ peer: this.opts.peerId, url, reason }, 'peer link: TLS handshake failed')
+      }
     })
     ws.on('unexpected-response', (_req, res) => {
       this.opts.logger.warn({ peer: this.opts.peerId, status: res.statusCode, reason: res.headers['x-cairn-reject'] }, 'peer refused connection')

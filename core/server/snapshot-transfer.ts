@@ -15,6 +15,8 @@ import { idToHex } from './ids.ts'
 import { decodeSnapshotHeader, encodeFrame, fromMessage, PeerFrameError } from './peer-codec.ts'
 import type { MemberInfo } from './registry.ts'
 import { requestPath } from './request-path.ts'
+import { tlsConnectOptions } from '../tls/fetch.ts'
+import type { ClientTls } from '../tls/fetch.ts'
 
 export const SNAPSHOT_PATH = '/cairn/snapshot'
 export const SNAPSHOT_BYTES_MAX = 64 * 1024 * 1024 * 1024
@@ -31,11 +33,12 @@ export async function sendSnapshot(
   headers: Record<string, string>,
   snap: OutgoingSnapshot,
   timeoutMs: number,
+  tls?: ClientTls,
 ): Promise<boolean> {
   const u = new URL(peerUrl)
   u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:'
   u.pathname = SNAPSHOT_PATH
-  const ws = new WebSocket(u.toString(), { headers, perMessageDeflate: false, handshakeTimeout: 5_000 })
+  const ws = new WebSocket(u.toString(), { headers, perMessageDeflate: false, handshakeTimeout: 5_000, ...tlsConnectOptions(tls) })
   const done = new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => {
       ws.terminate()

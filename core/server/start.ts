@@ -5,7 +5,9 @@
 import { createReadStream } from 'node:fs'
 import { mkdir, readFile, rm } from 'node:fs/promises'
 import { createServer } from 'node:http'
-import type { Server } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { TLSSocket } from 'node:tls'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { createClientServer } from '../api/client-server.ts'
@@ -31,6 +33,11 @@ import type { Identity, MemberInfo } from './registry.ts'
 import { sendSnapshot, SnapshotReceiver, snapshotHeaders, spoolPath } from './snapshot-transfer.ts'
 import { Transport } from './transport.ts'
 import { BackendQuota } from './quota.ts'
+import { loadTls, peerCertRefusal } from './tls-config.ts'
+import type { LoadedTls } from './tls-config.ts'
+import { fetchWithTls } from '../tls/fetch.ts'
+import { guardTlsListener, remoteOf } from '../tls/listener.ts'
+import type { Fetch } from '../tls/fetch.ts'
 
 export interface RunningMember {
   member: Member
@@ -65,8 +72,8 @@ async function openDb(dataDir: string): Promise<Db & { handle: unknown; close():
 }
 
 /** Writes the first entries of a new cluster: one conf change per initial member, all committed. */
-export async function bootstrap(opts: ServeOptions, db: Db, logStore: LogStore, registry: Registry): Promise<Identity> {
-  if (opts.initialClusterState === 'existing') return joinExisting(opts, db, registry)
+export async function bootstrap(opts: ServeOptions, db: Db, logStore: LogStore, registry: Registry, fetchPeer: Fetch = fetch): Promise<Identity> {
+  if (opts.initialClusterState === 'existing') return joinExisting(opts, db, registry, fetchPeer)
   const token = opts.initialClusterToken
   const members: MemberInfo[] = [...opts.initialCluster].map(([name, urls]) => {
     const peerUrls = urls.map((u) => u.origin)
@@ -106,7 +113,7 @@ export async function bootstrap(opts: ServeOptions, db: Db, logStore: LogStore, 
  * Joins a running cluster that already added this member (`cairn member add`): learns our ID and the
  * cluster's from a peer, then starts with an empty log; the leader catches us up by snapshot.
  */
-async function joinExisting(opts: ServeOptions, db: Db, registry: Registry): Promise<Identity> {
+async function joinExisting(opts: ServeOptions, db: Db, registry: Registry, fetchPeer: Fetch): Promise<Identity> {
   const ours = opts.initialAdvertisePeerUrls.map((u) => u.origin).sort()
   const peers = [...opts.initialCluster].filter(([name]) => name !== opts.name).flatMap(([, urls]) => urls.map((u) => u.origin))
   if (peers.length === 0) throw new ConfigError('--initial-cluster-state existing needs --initial-cluster to list the running members')
@@ -115,7 +122,7 @@ async function joinExisting(opts: ServeOptions, db: Db, registry: Registry): Pro
     let members: MemberInfo[]
     let clusterHex: string | null
     try {
-      const res = await fetch(`${peer}/members`, { signal: AbortSignal.timeout(3_000) })
+      const res = await fetchPeer(`${peer}/members`, { signal: AbortSignal.timeout(3_000) })
       members = (await res.json()) as MemberInfo[]
       clusterHex = res.headers.get('x-cairn-cluster-id')
       if (!Array.isArray(members) || !clusterHex) throw new Error('unexpected answer')
@@ -197,7 +204,7 @@ async function openKeyspace(
 }
 
 /** Learns the initial cluster from a discovery URL; member and cluster IDs are derived from that URL. */
-async function discoverCluster(opts: ServeOptions, logger: Logger): Promise<ServeOptions> {
+async function discoverCluster(opts: ServeOptions, logger: Logger, fetchClient: Fetch): Promise<ServeOptions> {
   const url = opts.discovery!
   const peerUrls = opts.initialAdvertisePeerUrls.map((u) => u.origin)
   const initialCluster = await discoverInitialCluster({
@@ -206,6 +213,7 @@ async function discoverCluster(opts: ServeOptions, logger: Logger): Promise<Serv
     memberIdHex: idToHex(memberIdFor(url, opts.name, peerUrls)),
     peerUrls,
     log: (m) => logger.info(m),
+    fetch: fetchClient,
   })
   logger.info({ initialCluster }, 'discovery complete')
   return { ...opts, initialCluster: parseInitialCluster(initialCluster), initialClusterToken: url }
@@ -217,6 +225,11 @@ function rewriter(map: Map<string, string>): (url: string) => string {
 
 export async function startMember(options: ServeOptions, logger: Logger): Promise<RunningMember> {
   let opts = options
+  // TLS files first: a bad certificate is a configuration error, found before anything is opened.
+  const clientTls = loadTls('client', opts.clientTls)
+  const peerTls = loadTls('peer', opts.peerTls)
+  const fetchClient = fetchWithTls(clientTls?.client)
+  const fetchPeer = fetchWithTls(peerTls?.client)
   const db = await openDb(opts.dataDir)
   let logStore: RocksLogStore
   try {
@@ -232,13 +245,13 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
   let identity = registry.identity()
   if (!identity && opts.discovery && opts.initialClusterState === 'new') {
     try {
-      opts = await discoverCluster(opts, logger)
+      opts = await discoverCluster(opts, logger, fetchClient)
     } catch (e) {
       await db.close()
       throw e
     }
   }
-  if (!identity) identity = await bootstrap(opts, db, logStore, registry)
+  if (!identity) identity = await bootstrap(opts, db, logStore, registry, fetchPeer)
   else if (identity.name !== opts.name) {
     await db.close()
     throw new ConfigError(
@@ -262,7 +275,10 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
     electionTick: Math.max(2, Math.round(opts.electionTimeoutMs / opts.heartbeatIntervalMs)),
     heartbeatTick: 1,
     random: Math.random,
-    applied: mvcc.appliedIndex(),
+    // The keyspace may have applied entries whose commit index was not saved yet (member.ts applies
+    // committed entries while a Ready's writes are in flight). Raft starts at what it knows to be
+    // committed; the entries it hands out again are skipped by the keyspace.
+    applied: Math.max(logStore.firstIndex() - 1, Math.min(mvcc.appliedIndex(), logStore.initialState().hardState.commit)),
     preVote: true,
     checkQuorum: true,
     maxSizePerMsg: 1024 * 1024,
@@ -284,6 +300,7 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
     onUnreachable: (peer) => node.reportUnreachable(peer),
     onSnapshotSent: () => undefined,
     onPeerActive: () => undefined,
+    ...(peerTls ? { tls: peerTls.client } : {}),
   })
   const metrics = new Metrics({
     hasLeader: () => member!.leaderId() !== 0,
@@ -331,7 +348,7 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
       const peer = registry.get(to)
       const url = peer?.peerUrls[0]
       if (!url) return Promise.resolve(false)
-      return sendSnapshot(rewriter(peerUrlRewrites())(url), snapshotHeaders(id, clusterIdHex, to), snap, 10 * 60_000)
+      return sendSnapshot(rewriter(peerUrlRewrites())(url), snapshotHeaders(id, clusterIdHex, to), snap, 10 * 60_000, peerTls?.client)
     },
     onRemoved: () => resolveDone(),
     failpoints,
@@ -369,14 +386,15 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
   }
   try {
     for (const url of opts.listenPeerUrls) {
-      const server = createServer((req, res) => {
+      const onRequest = (req: IncomingMessage, res: ServerResponse) => {
         if (req.url === '/members') {
           res.writeHead(200, { 'content-type': 'application/json', 'x-cairn-cluster-id': clusterIdHex })
           res.end(JSON.stringify(registry.list()))
           return
         }
         res.writeHead(404).end()
-      })
+      }
+      const server = url.protocol === 'https:' && peerTls ? peerHttpsServer(peerTls, onRequest, log) : createServer(onRequest)
       server.on('upgrade', (req, socket, head) => {
         if (!transport.handleUpgrade(req, socket, head) && !receiver.handleUpgrade(req, socket, head)) socket.destroy()
       })
@@ -390,7 +408,15 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
         requestTimeoutMs: opts.clientRequestTimeoutMs,
         pingIntervalMs: opts.clientPingIntervalMs,
       }
-      const server = createClientServer({ member, logger: log, maxRequestBytes: opts.maxRequestBytes, metrics, limits })
+      const server = createClientServer({
+        member,
+        logger: log,
+        maxRequestBytes: opts.maxRequestBytes,
+        metrics,
+        limits,
+        fetch: fetchClient,
+        ...(url.protocol === 'https:' && clientTls ? { tls: clientTls.server } : {}),
+      })
       clientServers.push(server)
       await listen(server, url)
     }
@@ -398,6 +424,7 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
     await stop()
     throw e
   }
+  warnUnusedTls(opts, clientTls, peerTls, log)
   member.start()
   member.publish()
   log.info(
@@ -410,4 +437,31 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
     'member started',
   )
   return { member, clientServers, peerServers, stop, done }
+}
+
+/**
+ * The peer listener over TLS. A peer whose certificate does not verify (unknown CA, none presented
+ * under --peer-client-cert-auth, or the wrong common name under --peer-cert-allowed-cn) is cut off
+ * before it can say anything, with one log line naming its address and the reason.
+ */
+function peerHttpsServer(tls: LoadedTls, onRequest: (req: IncomingMessage, res: ServerResponse) => void, log: Logger): Server {
+  const server = createHttpsServer(tls.server, onRequest)
+  guardTlsListener(server, log, 'peer')
+  server.on('secureConnection', (socket: TLSSocket) => {
+    const refusal = peerCertRefusal(socket, tls)
+    if (refusal === undefined) return
+    log.warn({ remote: remoteOf(socket), reason: refusal }, 'refused peer connection')
+    socket.destroy()
+  })
+  return server
+}
+
+/** As etcd: certificate files given for a face whose URLs are all plain http are ignored, with a warning. */
+function warnUnusedTls(opts: ServeOptions, clientTls: LoadedTls | undefined, peerTls: LoadedTls | undefined, log: Logger): void {
+  if (clientTls && !opts.listenClientUrls.some((u) => u.protocol === 'https:')) {
+    log.warn('--cert-file and --key-file are set but no --listen-client-urls is https: the client listener is plain http')
+  }
+  if (peerTls && !opts.listenPeerUrls.some((u) => u.protocol === 'https:')) {
+    log.warn('--peer-cert-file and --peer-key-file are set but no --listen-peer-urls is https: the peer listener is plain http')
+  }
 }

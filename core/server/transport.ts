@@ -12,6 +12,7 @@ import { requestPath } from './request-path.ts'
 import { decodeFrame, encodeFrame, fromMessage, PEER_FRAME_BYTES_MAX, PeerFrameError, toMessage } from './peer-codec.ts'
 import { PEER_PATH, PeerLink } from './peer-link.ts'
 import { idToHex } from './ids.ts'
+import type { ClientTls } from '../tls/fetch.ts'
 
 export interface TransportOptions {
   /** Maps a peer URL to the one actually dialled (tests route links through proxies). */
@@ -24,6 +25,8 @@ export interface TransportOptions {
   onUnreachable: (peer: NodeId) => void
   onSnapshotSent: (peer: NodeId, ok: boolean) => void
   onPeerActive?: (peer: NodeId, up: boolean) => void
+  /** TLS for dialling https peer URLs: the CA that signs peers, and our peer certificate. */
+  tls?: ClientTls
 }
 
 export class Transport {
@@ -55,6 +58,7 @@ export class Transport {
         onUnreachable: () => this.opts.onUnreachable(id),
         onUp: () => this.opts.onPeerActive?.(id, true),
         onDown: () => this.opts.onPeerActive?.(id, false),
+        ...(this.opts.tls ? { tls: this.opts.tls } : {}),
       }),
     )
   }

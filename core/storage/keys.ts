@@ -16,6 +16,8 @@
 //   'm'  keyspace meta: applied index, compact revision, consistent index  (reserved for core/mvcc)
 //   'A'  active alarms (NOSPACE, CORRUPT), replicated like the keyspace      (reserved for core/mvcc)
 //   'c'  cluster membership and this member's identity                   (core/server/registry.ts)
+//   'j'  the sequence number of the last batch written (core/storage/rocks-db.ts): which journal
+//        records a recovered database still needs (core/storage/journal.ts)
 // Any other first byte is unassigned; claim it here before using it.
 
 import { ByteWriter } from './binary.ts'
@@ -33,7 +35,11 @@ export const ownerPrefix = {
   mvccMeta: byte('m'),
   mvccAlarms: byte('A'),
   cluster: byte('c'),
+  journal: byte('j'),
 } as const
+
+/** The one key of the 'j' family. */
+export const journalSeqKey = Uint8Array.of(byte('j'))
 
 /** Second bytes of the Raft log store's keys. */
 const raftFamily = {

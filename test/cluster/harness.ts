@@ -49,6 +49,11 @@ export interface ClusterOptions {
   electionMs?: number
   snapshotCount?: number
   extraArgs?: string[]
+  /** URL schemes of the members' client and peer listeners (https needs TLS flags in extraArgs). */
+  clientScheme?: 'http' | 'https'
+  peerScheme?: 'http' | 'https'
+  /** How the harness itself reaches members (an https cluster needs the test CA). Default: fetch. */
+  fetch?: (url: string, init?: { method?: string; body?: string; signal?: AbortSignal }) => Promise<Response>
 }
 
 export class TestCluster {
@@ -62,6 +67,8 @@ export class TestCluster {
     const c = await TestCluster.allocate(opts)
     for (let i = 0; i < opts.size; i++) c.startMember(i)
     await c.waitForLeader()
+    // A quorum can elect before the last member listens; tests expect every member up.
+    await Promise.all(c.members.map((_, i) => c.waitHealthy(i)))
     return c
   }
 
@@ -72,8 +79,8 @@ export class TestCluster {
       const [cp, pp] = [await freePort(), await freePort()]
       c.members.push({
         name: `m${i}`,
-        clientUrl: `http://127.0.0.1:${cp}`,
-        peerUrl: `http://127.0.0.1:${pp}`,
+        clientUrl: `${opts.clientScheme ?? 'http'}://127.0.0.1:${cp}`,
+        peerUrl: `${opts.peerScheme ?? 'http'}://127.0.0.1:${pp}`,
         dataDir: join(c.root, `m${i}`),
         proc: undefined,
         stderr: '',
@@ -121,8 +128,8 @@ export class TestCluster {
     const i = this.members.length
     const m: MemberProcess = {
       name: `m${i + 1}`,
-      clientUrl: `http://127.0.0.1:${cp}`,
-      peerUrl: `http://127.0.0.1:${pp}`,
+      clientUrl: `${this.opts.clientScheme ?? 'http'}://127.0.0.1:${cp}`,
+      peerUrl: `${this.opts.peerScheme ?? 'http'}://127.0.0.1:${pp}`,
       dataDir: join(this.root, `m${i + 1}`),
       proc: undefined,
       stderr: '',
@@ -165,7 +172,7 @@ export class TestCluster {
     const p = this.members[i]?.proc
     if (!p || p.exitCode !== null || p.signalCode !== null) return undefined
     try {
-      const r = await post(this.members[i]!.clientUrl, '/v3/maintenance/status', {}, 1000)
+      const r = await post(this.members[i]!.clientUrl, '/v3/maintenance/status', {}, 1000, this.opts.fetch)
       if (r.status !== 200) return undefined
       const b = r.body as { leader: string; raftTerm: string; header: { member_id: string } }
       return { leader: b.leader, raftTerm: b.raftTerm, memberId: b.header.member_id }
@@ -192,7 +199,7 @@ export class TestCluster {
     const deadline = Date.now() + timeoutMs
     while (Date.now() < deadline) {
       try {
-        const r = await fetch(`${this.members[i]!.clientUrl}/health`, { signal: AbortSignal.timeout(1000) })
+        const r = await (this.opts.fetch ?? fetch)(`${this.members[i]!.clientUrl}/health`, { signal: AbortSignal.timeout(1000) })
         if (r.status === 200) return
       } catch {
         // not up yet
@@ -207,8 +214,14 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
 }
 
-export async function post(base: string, path: string, body: unknown, timeoutMs = 5000): Promise<{ status: number; body: unknown }> {
-  const r = await fetch(base + path, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) })
+export async function post(
+  base: string,
+  path: string,
+  body: unknown,
+  timeoutMs = 5000,
+  get: NonNullable<ClusterOptions['fetch']> = fetch,
+): Promise<{ status: number; body: unknown }> {
+  const r = await get(base + path, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) })
   const text = await r.text()
   return { status: r.status, body: text ? (JSON.parse(text) as unknown) : undefined }
 }

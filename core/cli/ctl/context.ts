@@ -4,7 +4,10 @@
 import type { Command } from 'commander'
 import { Option } from 'commander'
 import { CairnError } from '../../errors.ts'
-import { Client } from '../../client/index.ts'
+import { Client, loadClientTls } from '../../client/index.ts'
+import type { ClientTls } from '../../client/index.ts'
+import { fetchWithTls } from '../../tls/fetch.ts'
+import type { Fetch } from '../../tls/fetch.ts'
 import { ClientError, DeadlineExceededError, OutcomeUnknownError } from '../../client/errors.ts'
 import { parseDuration } from './duration.ts'
 
@@ -28,6 +31,10 @@ export interface GlobalFlags {
   dialTimeout: string
   commandTimeout: string
   hex?: boolean
+  cacert?: string
+  cert?: string
+  key?: string
+  insecureSkipTlsVerify?: boolean
 }
 
 export interface Context {
@@ -36,6 +43,8 @@ export interface Context {
   dialTimeoutMs: number
   commandTimeoutMs: number
   hex: boolean
+  /** From --cacert, --cert, --key; undefined without them. */
+  tls: ClientTls | undefined
 }
 
 /** Ends the command with an exit code and (unless empty) one `Error: …` line on stderr. */
@@ -58,6 +67,46 @@ export function addGlobalFlags(program: Command): void {
     .addOption(new Option('--dial-timeout <duration>', 'timeout to connect to an endpoint').default('2s'))
     .addOption(new Option('--command-timeout <duration>', 'timeout of a short command (retries included)').default('5s'))
     .addOption(new Option('--hex', 'print keys and values as hex-escaped bytes'))
+    .addOption(new Option('--cacert <file>', 'verify the certificates of TLS-enabled members with this CA bundle').env('CAIRN_CACERT'))
+    .addOption(new Option('--cert <file>', 'identify this client with this TLS certificate').env('CAIRN_CERT'))
+    .addOption(new Option('--key <file>', 'the key of the --cert certificate').env('CAIRN_KEY'))
+    .addOption(new Option('--insecure-skip-tls-verify', "skip verifying members' certificates (testing only)"))
+}
+
+/** The global TLS flags as commander parses them. */
+export interface GlobalTlsFlags {
+  cacert?: string | undefined
+  cert?: string | undefined
+  key?: string | undefined
+  insecureSkipTlsVerify?: boolean | undefined
+}
+
+/**
+ * The TLS settings of the global --cacert, --cert and --key flags (files read now), for every command
+ * that talks to members, agents included. An unreadable file ends the command with one line.
+ */
+export function tlsOf(flags: object): ClientTls | undefined {
+  const g = flags as GlobalTlsFlags
+  try {
+    return loadClientTls({ cacert: g.cacert, cert: g.cert, key: g.key, insecureSkipTlsVerify: g.insecureSkipTlsVerify })
+  } catch (e) {
+    throw new CliExit(Exit.Error, (e as Error).message)
+  }
+}
+
+/** `{ tls }` for a Client's options from the global TLS flags (empty without them). */
+export function tlsClientOption(g: object): { tls?: ClientTls } {
+  const tls = tlsOf(g)
+  return tls ? { tls } : {}
+}
+
+/** A fetch with the global TLS flags, for commands that call members' URLs directly; a bad file exits. */
+export function fetchOf(g: object): Fetch {
+  try {
+    return fetchWithTls(tlsOf(g))
+  } catch (e) {
+    exitWith(e)
+  }
 }
 
 export function contextOf(cmd: Command): Context {
@@ -77,6 +126,7 @@ export function contextOf(cmd: Command): Context {
     dialTimeoutMs: durationFlag('--dial-timeout', g.dialTimeout),
     commandTimeoutMs: durationFlag('--command-timeout', g.commandTimeout),
     hex: g.hex === true,
+    tls: tlsOf(g),
   }
 }
 
@@ -90,7 +140,7 @@ function durationFlag(name: string, v: string): number {
 
 export function clientOf(ctx: Context, endpoints: string[] = ctx.endpoints): Client {
   try {
-    return new Client({ endpoints, dialTimeoutMs: ctx.dialTimeoutMs, callTimeoutMs: ctx.commandTimeoutMs })
+    return new Client({ endpoints, dialTimeoutMs: ctx.dialTimeoutMs, callTimeoutMs: ctx.commandTimeoutMs, ...(ctx.tls ? { tls: ctx.tls } : {}) })
   } catch (e) {
     throw new CliExit(Exit.BadArgs, (e as Error).message)
   }

@@ -5,7 +5,7 @@
 
 import { spawn } from 'node:child_process'
 import { Command } from 'commander'
-import { CompactedError } from '../../client/index.ts'
+import { CompactedError, UnavailableError } from '../../client/index.ts'
 import type { WatchOptions, WatchResponse } from '../../client/index.ts'
 import { action, badArgs, CliExit, clientOf, contextOf, errorText, Exit } from './context.ts'
 import { goQuote, printJson, printWatchSimple, watchJson } from './format.ts'
@@ -98,6 +98,8 @@ export function watchCommand(): Command {
           }
         } catch (e) {
           if (e instanceof CliExit) throw e
+          // Never connected (a certificate that does not verify, an http URL of an https member).
+          if (e instanceof UnavailableError) throw new CliExit(Exit.Error, errorText(e))
           const reason = e instanceof CompactedError ? 'etcdserver: mvcc: required revision has been compacted' : errorText(e)
           process.stderr.write(`watch was canceled (${reason})\n`)
           throw new CliExit(Exit.Interrupted, 'watch is canceled by the server')
