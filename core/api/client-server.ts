@@ -7,6 +7,7 @@ import { createServer } from 'node:http'
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { ServerOptions as HttpsServerOptions } from 'node:https'
+import type { Socket } from 'node:net'
 import { TLSSocket } from 'node:tls'
 import type { Fetch } from '../tls/fetch.ts'
 import { guardTlsListener } from '../tls/listener.ts'
@@ -16,9 +17,10 @@ import type { Member } from '../server/member.ts'
 import { v3MembershipPort } from './membership-port.ts'
 import { acquireV2Api } from './v2/index.ts'
 import { attachWatchEndpoints } from './watch-endpoint.ts'
-import { headerOf, routeV3 } from './v3-routes.ts'
+import { headerOf, routeV3, v3Paths } from './v3-routes.ts'
 import { encodeHeader } from './v3-encode.ts'
 import { snapshotStream } from '../server/snapshot-file.ts'
+import { parseRequestUrl } from '../server/request-path.ts'
 import type { Metrics } from './metrics.ts'
 
 export const VERSION = { etcdserver: '3.4.0', etcdcluster: '3.4.0', cairn: '0.1.0' }
@@ -35,6 +37,38 @@ export interface ClientApiOptions {
    * directory): with TLS, it trusts --trusted-ca-file and presents its --cert-file. Default: global fetch.
    */
   fetch?: Fetch
+  /** Connection and stream bounds; each defaults to CLIENT_LIMITS_DEFAULT's. */
+  limits?: Partial<ClientLimits>
+}
+
+/** Bounds on what clients may hold open or take their time over (see docs/security.md). */
+export interface ClientLimits {
+  /** Open connections (HTTP and WebSocket) beyond this are answered 503 and closed. */
+  connectionsMax: number
+  /** Watches one watch stream may hold; more are refused (created and canceled at once). */
+  watchesPerStreamMax: number
+  /** Time to receive a whole request, headers and body; responses (watches, waits) may stream longer. */
+  requestTimeoutMs: number
+  /** WebSocket ping interval; a socket that has not answered the last ping by the next is closed. */
+  pingIntervalMs: number
+}
+
+export const CLIENT_LIMITS_DEFAULT: ClientLimits = {
+  connectionsMax: 4096,
+  watchesPerStreamMax: 10_000,
+  requestTimeoutMs: 30_000,
+  pingIntervalMs: 30_000,
+}
+
+export function clientLimitsOf(opts: ClientApiOptions): ClientLimits {
+  return { ...CLIENT_LIMITS_DEFAULT, ...opts.limits }
+}
+
+/** Sockets over the connection limit: answered 503 and closed; no handler serves them. */
+const refusedSockets = new WeakSet<object>()
+
+export function isRefusedSocket(socket: object): boolean {
+  return refusedSockets.has(socket)
 }
 
 export class HttpError extends Error {
@@ -48,17 +82,65 @@ export class HttpError extends Error {
 
 export function createClientServer(opts: ClientApiOptions): Server {
   const v2 = acquireV2Api({ ...opts, membership: v3MembershipPort(opts.member, opts.fetch ? { fetch: opts.fetch } : undefined) }) // etcd's v2 API: /v2/keys, /v2/members, /v2/machines, /v2/stats/*
+  const limits = clientLimitsOf(opts)
   const onRequest: RequestListener = (req, res) => {
+    if (refusedSockets.has(req.socket)) return
     if (v2.api.owns(req)) return void v2.api.handle(req, res)
     handle(req, res, opts).catch((e: unknown) => sendError(res, e, opts.logger))
   }
-  const server: Server = opts.tls ? tlsClientServer(opts.tls, onRequest, opts.logger) : createServer(onRequest)
+  // requestTimeout bounds receiving a request (a slow or stalled sender gets 408 and is closed); it
+  // stops counting once the request is in, so watches and v2 waits stream for as long as they need.
+  // TCP keep-alive probes find clients that vanished while an answer streams (a POST watch, a v2
+  // wait) and nothing is being written to them; WebSockets are pinged instead (watch-endpoint.ts).
+  const httpOptions = {
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.requestTimeoutMs / 4))),
+    keepAlive: true,
+    keepAliveInitialDelay: limits.pingIntervalMs,
+  }
+  const server: Server = opts.tls ? tlsClientServer({ ...httpOptions, ...opts.tls }, onRequest, opts.logger) : createServer(httpOptions, onRequest)
   server.on('close', v2.release)
   server.keepAliveTimeout = 30_000
-  server.headersTimeout = 60_000
-  server.requestTimeout = 0 // watches and v2 waits are long-lived
+  // Over TLS a connection is counted (and refused, in TLS) once its handshake is done.
+  limitConnections(server, opts.tls ? 'secureConnection' : 'connection', limits.connectionsMax, opts.logger)
   attachWatchEndpoints(server, opts)
   return server
+}
+
+/** Answers connections over the limit with one 503 and closes them, so the client learns why. */
+function limitConnections(server: Server, event: 'connection' | 'secureConnection', connectionsMax: number, logger: Logger): void {
+  let open = 0
+  let lastWarningMs = 0
+  server.on(event, (socket: Socket) => {
+    open++
+    socket.once('close', () => open--)
+    if (open <= connectionsMax) return
+    refusedSockets.add(socket)
+    const body = JSON.stringify({
+      error: `cairn: too many open client connections (at most ${connectionsMax}); retry later or use another member`,
+      code: 14,
+      message: `cairn: too many open client connections (at most ${connectionsMax}); retry later or use another member`,
+    })
+    socket.end(
+      `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    )
+    socket.setTimeout(1000, () => socket.destroy())
+    if (Date.now() - lastWarningMs > 10_000) {
+      lastWarningMs = Date.now()
+      logger.warn({ open, connectionsMax }, 'refusing client connections over --max-client-connections')
+    }
+  })
+}
+
+/**
+ * Every path the client listener answers, for tests that must cover each route (fuzzing, auth): the
+ * v3 route table, the endpoints handled here and a representative of each v2 family.
+ */
+export function clientPaths(): string[] {
+  const plain = ['/health', '/readyz', '/livez', '/version', '/metrics', '/new', '/v3/watch', '/v3/maintenance/snapshot']
+  const v2 = ['/v2/keys', '/v2/keys/fuzz/a', '/v2/members', '/v2/members/1', '/v2/machines', '/v2/stats/self', '/v2/stats/leader', '/v2/stats/store']
+  return [...plain, ...v3Paths(), ...v2]
 }
 
 /**
@@ -74,7 +156,8 @@ function tlsClientServer(tls: HttpsServerOptions, onRequest: RequestListener, lo
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, opts: ClientApiOptions): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://client')
+  const url = parseRequestUrl(req.url, 'http://client')
+  if (!url) return sendJson(res, 400, { error: 'Bad Request: invalid request target', code: 3, message: 'Bad Request: invalid request target' })
   const path = url.pathname
   if (path === '/health' || path === '/readyz' || path === '/livez') return health(res, opts.member)
   if (path === '/version') return sendJson(res, 200, VERSION)
@@ -227,6 +310,8 @@ export function sendError(res: ServerResponse, e: unknown, logger: Logger): void
     return
   }
   if (e instanceof CairnError) {
+    // The rest of an oversized body is not worth reading: answer, then close the connection.
+    if (e.code === 'RequestTooLarge') res.setHeader('connection', 'close')
     sendJson(res, e.httpStatus, e.toEtcdBody())
     return
   }

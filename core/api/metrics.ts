@@ -12,6 +12,9 @@ export interface MetricsSource {
   committedIndex(): number
   revision(): number
   dbSizeBytes(): number
+  /** The keyspace's size as the backend quota counts it, and the quota. */
+  dbSizeInUseBytes?(): number
+  quotaBackendBytes?(): number
   peersConnected(): number
   peerRoundTrips(): Map<number, number>
 }
@@ -58,6 +61,11 @@ export class Metrics {
     gauge('cairn_server_committed_index', 'Committed Raft index', () => source.committedIndex())
     gauge('cairn_mvcc_revision', 'Current keyspace revision', () => source.revision())
     gauge('cairn_mvcc_db_total_size_in_bytes', 'Size of the member database on disk', () => source.dbSizeBytes())
+    if (source.dbSizeInUseBytes) {
+      const read = source.dbSizeInUseBytes.bind(source)
+      gauge('cairn_mvcc_db_total_size_in_use_in_bytes', 'Keyspace size as --quota-backend-bytes counts it', read)
+    }
+    if (source.quotaBackendBytes) gauge('cairn_server_quota_backend_bytes', 'The backend quota (--quota-backend-bytes)', source.quotaBackendBytes.bind(source))
     gauge('cairn_network_peers_connected', 'Peers with an open outbound link', () => source.peersConnected())
     new Gauge({
       name: 'cairn_network_peer_round_trip_time_seconds',

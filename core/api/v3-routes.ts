@@ -4,7 +4,9 @@ import { CairnError, errorFromEtcdBody, InvalidArgumentError, NoLeaderError } fr
 import type { Member } from '../server/member.ts'
 import { Membership } from '../server/membership.ts'
 import type { MemberInfo } from '../server/registry.ts'
-import { asObject, boolField, field, int64Field } from './json-fields.ts'
+import { alarmActions, alarmTypes } from '../mvcc/index.ts'
+import type { AlarmMember, AlarmRequest } from '../mvcc/index.ts'
+import { asObject, boolField, enumField, field, int64Field } from './json-fields.ts'
 import { idToDecimal } from './ids-json.ts'
 import {
   decodeCompaction,
@@ -98,6 +100,26 @@ const routes: Record<string, Handler> = {
     await m.transferLeadership(target)
     return { header: encodeHeader(headerOf(m), m.mvcc.currentRevision()) }
   }),
+  '/v3/maintenance/alarm': async (body, m) => {
+    const request = decodeAlarm(body)
+    if (request.action === 'GET') {
+      // etcd sends GET through the log too; a linearizable read of the applied table answers the same.
+      await m.linearizableBarrier()
+      return encodeAlarms(m, m.mvcc.currentRevision(), m.mvcc.alarmList(request.alarm))
+    }
+    const outcome = await m.propose({ alarm: request })
+    if (outcome.status === 'refused') throw outcome.error
+    if (outcome.status !== 'applied' || !outcome.response || !('alarm' in outcome.response)) throw new Error('alarm: unexpected apply outcome')
+    return encodeAlarms(m, outcome.response.alarm.header.revision, outcome.response.alarm.alarms)
+  },
+  '/v3/maintenance/defragment': async (_body, m) => {
+    // RocksDB reclaims the space of deleted data in its own background compactions, without stopping
+    // anything (etcd's defragment stops the member). What is left to wait for is the deletion of
+    // history below the compact revision, so an `etcdctl defrag` in a NOSPACE recovery script still
+    // means "the space freed by compaction is gone from the keyspace".
+    await m.mvcc.compacted()
+    return { header: encodeHeader(headerOf(m), m.mvcc.currentRevision()) }
+  },
   '/v3/maintenance/status': async (_body, m) => {
     const out: Json = {
       header: encodeHeader(headerOf(m), m.mvcc.currentRevision()),
@@ -110,8 +132,25 @@ const routes: Record<string, Handler> = {
       dbSizeInUse: String(m.dbSize().inUse),
     }
     if (m.isLearner()) out.isLearner = true
+    // etcd 3.4 lists a missing leader and the active alarms here, as proto text ("memberID:… alarm:NOSPACE ").
+    const errors = [...(m.leaderId() === 0 ? ['etcdserver: no leader'] : []), ...m.mvcc.alarmList().map((a) => `memberID:${a.memberId} alarm:${a.alarm} `)]
+    if (errors.length) out.errors = errors
     return out
   },
+}
+
+/** etcd's AlarmRequest: {action, memberID, alarm}, enums as names or numbers. */
+export function decodeAlarm(body: unknown): AlarmRequest {
+  const o = asObject(body, 'alarm request')
+  const memberId = int64Field(o, 'memberID') ?? int64Field(o, 'member_id') ?? 0
+  if (memberId < 0) throw new InvalidArgumentError('memberID must not be negative')
+  return { action: enumField(o, 'action', alarmActions) ?? 'GET', memberId, alarm: enumField(o, 'alarm', alarmTypes) ?? 'NONE' }
+}
+
+function encodeAlarms(m: Member, revision: number, alarms: AlarmMember[]): Json {
+  const out: Json = { header: encodeHeader(headerOf(m), revision) }
+  if (alarms.length) out.alarms = alarms.map((a) => ({ memberID: idToDecimal(a.memberId), alarm: a.alarm }))
+  return out
 }
 
 const memberships = new WeakMap<Member, Membership>()

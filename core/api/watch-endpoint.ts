@@ -7,17 +7,17 @@ import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
 import type WebSocket from 'ws'
 import { CairnError, InvalidArgumentError } from '../errors.ts'
+import { requestPath } from '../server/request-path.ts'
 import { EventEncoder, watchFilterTypes } from '../mvcc/index.ts'
 import type { WatchCreateRequest, WatchResponse, Watcher } from '../mvcc/index.ts'
 import type { ClientApiOptions } from './client-server.ts'
-import { readJson, sendError } from './client-server.ts'
+import { clientLimitsOf, isRefusedSocket, readJson, sendError } from './client-server.ts'
 import { arrayField, asObject, boolField, bytesField, field, int64Field } from './json-fields.ts'
 import { encodeHeader, encodeEvent } from './v3-encode.ts'
 import type { Json } from './v3-encode.ts'
 import { headerOf } from './v3-routes.ts'
 
 export const WATCH_SOCKET_BUFFER_BYTES_MAX = 16 * 1024 * 1024
-export const WATCHES_PER_STREAM_MAX = 10_000
 const WATCH_FRAME_BYTES_MAX = 1024 * 1024
 
 const encoder = new EventEncoder<Json>(encodeEvent)
@@ -64,7 +64,8 @@ class WatchStream {
   ) {}
 
   create(req: WatchCreateRequest, requestedId?: number): void {
-    if (this.watchers.size >= WATCHES_PER_STREAM_MAX) throw new CairnError('TooManyRequests', 'too many watches on one stream')
+    const max = clientLimitsOf(this.opts).watchesPerStreamMax
+    if (this.watchers.size >= max) throw new CairnError('TooManyRequests', `at most ${max} watches on one stream (--max-watches-per-connection)`)
     let id = requestedId ?? this.nextId
     if (requestedId === undefined) {
       while (this.watchers.has(id)) id++
@@ -109,18 +110,45 @@ class WatchStream {
 
 export function attachWatchEndpoints(server: Server, opts: ClientApiOptions): void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: WATCH_FRAME_BYTES_MAX, perMessageDeflate: false })
+  keepAlive(server, wss, clientLimitsOf(opts).pingIntervalMs)
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = new URL(req.url ?? '/', 'http://client').pathname
+    if (isRefusedSocket(socket)) return
+    const path = requestPath(req.url)
     if (path !== '/v3/watch') {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
       return
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, opts))
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      wss.emit('connection', ws, req)
+      serveSocket(ws, opts)
+    })
   })
   server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
-    if (new URL(req.url ?? '/', 'http://client').pathname !== '/v3/watch') return
+    if (isRefusedSocket(req.socket)) return
+    if (requestPath(req.url) !== '/v3/watch') return
     servePost(req, res, opts).catch((e: unknown) => sendError(res, e, opts.logger))
   })
+}
+
+/** Pings every socket each interval; one that has not answered the previous ping is closed. */
+function keepAlive(server: Server, wss: WebSocketServer, intervalMs: number): void {
+  const answered = new WeakSet<WebSocket>()
+  wss.on('connection', (ws: WebSocket) => {
+    answered.add(ws)
+    ws.on('pong', () => answered.add(ws))
+  })
+  const timer = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!answered.has(ws)) {
+        ws.terminate()
+        continue
+      }
+      answered.delete(ws)
+      ws.ping()
+    }
+  }, intervalMs)
+  timer.unref()
+  server.on('close', () => clearInterval(timer))
 }
 
 function serveSocket(ws: WebSocket, opts: ClientApiOptions): void {

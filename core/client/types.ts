@@ -161,6 +161,16 @@ export interface StatusResult {
   errors: string[]
 }
 
+export interface AlarmInfo {
+  memberId: number
+  alarm: 'NOSPACE' | 'CORRUPT'
+}
+
+export interface AlarmsResult {
+  header: ResponseHeader
+  alarms: AlarmInfo[]
+}
+
 export interface HealthResult {
   health: boolean
   reason: string

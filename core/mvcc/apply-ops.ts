@@ -173,8 +173,11 @@ async function applyLeaseRevoke(context: ApplyContext, request: LeaseRevokeReque
   return { header: { revision: txn.visibleRevision } }
 }
 
-/** Applies one validated request to `context.txn`. Throws a CairnError if it is refused. */
-export async function applyToTxn(context: ApplyContext, request: ApplyRequest): Promise<ApplyResponse> {
+/**
+ * Applies one validated request to `context.txn`. Throws a CairnError if it is refused. Alarm entries
+ * change the alarm table, not the keyspace: the store applies them (alarms.ts).
+ */
+export async function applyToTxn(context: ApplyContext, request: Exclude<ApplyRequest, { alarm: unknown }>): Promise<ApplyResponse> {
   if ('put' in request) {
     await checkPut(context, request.put)
     return { put: await executePut(context, request.put) }

@@ -13,7 +13,9 @@ export {
   type StoreListener,
 } from './store.ts'
 export type * from './requests.ts'
-export { compareResults, compareTargets, sortOrders, sortTargets } from './requests.ts'
+export { AlarmTable, needsSpace } from './alarms.ts'
+export { SpaceUsage } from './space-usage.ts'
+export { alarmActions, alarmTypes, compareResults, compareTargets, sortOrders, sortTargets } from './requests.ts'
 export type { Event, EventType, KeyValue, ResponseHeader, RevisionEvents } from './types.ts'
 export { WatchHub, watcherBufferEventsMaxDefault, ringEventsMaxDefault, type WatchHubOptions } from './watch-hub.ts'
 export { Watcher } from './watcher.ts'

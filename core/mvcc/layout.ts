@@ -1,4 +1,4 @@
-// Where the keyspace lives in the member's one ordered store. Four one-byte prefixes are reserved for
+// Where the keyspace lives in the member's one ordered store. Five one-byte prefixes are reserved for
 // it; everything else in the RocksDB belongs to other modules (the raft log store).
 //
 //   'k' key                      → latest KeyValue record of a live key (deleted keys have none)
@@ -6,6 +6,7 @@
 //   'l' 'a' lease:u64be key       → (empty) the key is attached to the lease
 //   'l' 'g' lease:u64be           → lease record (granted TTL)
 //   'm' name                      → meta: revision, compact revision, applied index, format
+//   'A' member:u64be type:u8       → (format byte) an active alarm (see alarms.ts)
 //
 // Big-endian numbers make byte order equal numeric order, so history iterates in revision order.
 
@@ -13,13 +14,14 @@ import { concatBytes, utf8 } from './bytes.ts'
 import { readUint64BigEndian, writeUint64BigEndian } from './codec.ts'
 import type { KeyInterval } from './interval.ts'
 
+export const prefixAlarm = 0x41 // 'A'
 export const prefixHistory = 0x68 // 'h'
 export const prefixKeyspace = 0x6b // 'k'
 export const prefixLease = 0x6c // 'l'
 export const prefixMeta = 0x6d // 'm'
 
 /** All prefixes this module owns, in byte order. */
-export const ownedPrefixes = [prefixHistory, prefixKeyspace, prefixLease, prefixMeta] as const
+export const ownedPrefixes = [prefixAlarm, prefixHistory, prefixKeyspace, prefixLease, prefixMeta] as const
 
 const leaseAttachmentTag = 0x61 // 'a'
 const leaseGrantTag = 0x67 // 'g'

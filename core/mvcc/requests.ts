@@ -161,6 +161,33 @@ export interface LeaseLeasesResponse {
   leases: LeaseStatus[]
 }
 
+export const alarmActions = ['GET', 'ACTIVATE', 'DEACTIVATE'] as const
+export type AlarmAction = (typeof alarmActions)[number]
+
+/** etcd's AlarmType: NOSPACE stops writes that need space, CORRUPT stops every keyspace change. */
+export const alarmTypes = ['NONE', 'NOSPACE', 'CORRUPT'] as const
+export type AlarmType = (typeof alarmTypes)[number]
+
+/** etcd's AlarmRequest. Alarms are replicated state: ACTIVATE and DEACTIVATE go through the log. */
+export interface AlarmRequest {
+  action: AlarmAction
+  /** The member that raised (or whose alarm is cleared); 0 with GET means every member. */
+  memberId: number
+  /** NONE with GET lists every alarm; NONE with ACTIVATE does nothing. */
+  alarm: AlarmType
+}
+
+export interface AlarmMember {
+  memberId: number
+  alarm: Exclude<AlarmType, 'NONE'>
+}
+
+export interface AlarmResponse {
+  header: ResponseHeader
+  /** GET: the matching alarms; ACTIVATE/DEACTIVATE: the alarm changed (empty if nothing changed). */
+  alarms: AlarmMember[]
+}
+
 /** A committed Raft entry's payload, as etcd's InternalRaftRequest: exactly one field is set. */
 export type ApplyRequest =
   | { put: PutRequest }
@@ -169,6 +196,7 @@ export type ApplyRequest =
   | { compaction: CompactionRequest }
   | { leaseGrant: LeaseGrantRequest }
   | { leaseRevoke: LeaseRevokeRequest }
+  | { alarm: AlarmRequest }
 
 export type ApplyResponse =
   | { put: PutResponse }
@@ -177,3 +205,4 @@ export type ApplyResponse =
   | { compaction: CompactionResponse }
   | { leaseGrant: LeaseGrantResponse }
   | { leaseRevoke: LeaseRevokeResponse }
+  | { alarm: AlarmResponse }

@@ -7,6 +7,7 @@
 // expiry is the server's decision, applied as a LeaseRevoke entry.
 
 import { CairnError, CompactedError, CorruptDataError, FutureRevisionError, LeaseNotFoundError } from '../errors.ts'
+import { AlarmTable } from './alarms.ts'
 import { applyToTxn } from './apply-ops.ts'
 import type { BackendOp, KvBackend } from './backend.ts'
 import { toInterval } from './interval.ts'
@@ -21,6 +22,7 @@ import {
   metaFormatKey,
   metaRestoringKey,
   metaRevisionKey,
+  prefixAlarm,
   prefixBounds,
   prefixKeyspace,
   prefixLease,
@@ -32,6 +34,8 @@ import { readRevisions, type HistoryRead } from './history-read.ts'
 import { readAttachedKeys, readLeaseList, readLeaseTtl, type LeaseInfo } from './lease-reads.ts'
 import { reclaimHistory } from './reclaim.ts'
 import type {
+  AlarmMember,
+  AlarmType,
   ApplyRequest,
   ApplyResponse,
   LeaseLeasesResponse,
@@ -103,6 +107,7 @@ export class MvccStore {
   private readonly txnOpsMax: number
   private readonly leaseTtlSecondsMin: number
   private readonly syncWrites: boolean
+  private alarms = AlarmTable.empty
   private reclaiming: Promise<void> = Promise.resolve()
   private failure: unknown = undefined
   private closed = false
@@ -133,6 +138,7 @@ export class MvccStore {
       appliedIndex: (await readNumber(backend, metaAppliedIndexKey, 'applied index')) ?? 0,
     }
     const store = new MvccStore(backend, state, options)
+    store.alarms = await AlarmTable.load(backend)
     // Finish reclaiming history a previous run had compacted but not yet deleted.
     if (state.compactRevision > 0) store.scheduleReclaim()
     return store
@@ -155,6 +161,11 @@ export class MvccStore {
 
   compactRevision(): number {
     return this.state.compactRevision
+  }
+
+  /** The active alarms as of the last applied entry (etcd's AlarmStore.Get). */
+  alarmList(alarm: AlarmType = 'NONE'): AlarmMember[] {
+    return this.alarms.list(alarm)
   }
 
   subscribe(listener: StoreListener): () => void {
@@ -223,17 +234,26 @@ export class MvccStore {
     const txn = new WriteTxn(backend, this.state.revision)
     let response: ApplyResponse | undefined
     let refusal: CairnError | undefined
+    let alarmed: ReturnType<AlarmTable['apply']> | undefined
     if (request !== undefined) {
       try {
         validateApplyRequest(request, { txnOpsMax: this.txnOpsMax })
-        const context = { txn, backend, compactRevision: this.state.compactRevision, leaseTtlSecondsMin: this.leaseTtlSecondsMin }
-        response = await applyToTxn(context, request)
+        const capped = this.alarms.refusal(request)
+        if (capped !== undefined) throw capped
+        if ('alarm' in request) {
+          alarmed = this.alarms.apply(request.alarm, this.state.revision)
+          response = { alarm: alarmed.response }
+        } else {
+          const context = { txn, backend, compactRevision: this.state.compactRevision, leaseTtlSecondsMin: this.leaseTtlSecondsMin }
+          response = await applyToTxn(context, request)
+        }
       } catch (error) {
         if (!(error instanceof CairnError) || error instanceof CorruptDataError) throw this.fail(error)
         refusal = error
       }
     }
     const ops: BackendOp[] = refusal === undefined ? txn.toBackendOps() : []
+    if (alarmed !== undefined) ops.push(...alarmed.ops)
     ops.push({ type: 'put', key: metaAppliedIndexKey, value: encodeNumber(index) })
     try {
       await backend.write(ops, { sync: this.syncWrites })
@@ -245,6 +265,7 @@ export class MvccStore {
       revision: refusal === undefined && txn.changed ? txn.writeRevision : this.state.revision,
       compactRevision: refusal === undefined ? (txn.compactRevision ?? this.state.compactRevision) : this.state.compactRevision,
     }
+    if (alarmed !== undefined) this.alarms = alarmed.table
     if (refusal !== undefined) return { status: 'refused', error: refusal }
     if (txn.changed) this.notify((l) => l.onRevision?.({ revision: txn.writeRevision, events: txn.events }))
     if (txn.compactRevision !== undefined) {
@@ -368,6 +389,7 @@ export class MvccStore {
         this.backend.iterate(historyBounds(this.state.compactRevision)),
         this.backend.iterate(prefixBounds(prefixKeyspace)),
         this.backend.iterate(prefixBounds(prefixLease)),
+        this.backend.iterate(prefixBounds(prefixAlarm)),
       ]
       return { ...header, chunks: encodeSnapshot(header, sources) }
     })
@@ -397,6 +419,7 @@ export class MvccStore {
           { sync: true },
         )
         this.state = { ...header }
+        this.alarms = await AlarmTable.load(this.backend)
       } catch (error) {
         throw this.fail(error)
       }

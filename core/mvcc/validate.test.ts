@@ -129,3 +129,30 @@ describe('bad input through apply writes nothing', () => {
     await expectCode(t.store.range({ key: b('a'), revision: 5 }), 'FutureRevision')
   })
 })
+
+// Found by test/fuzz/decoders.test.ts: entries come from peers and from disk, and a request part that is
+// not an object (or an object whose toString is not a function) made validation throw a TypeError, which
+// apply() takes for a storage failure — every member applying the entry stopped, and stopped again on
+// restart when it replayed it.
+describe('validateApplyRequest() refuses hostile shapes with InvalidArgument, never a TypeError', () => {
+  const hostile: unknown[] = [
+    { put: null },
+    { put: [] },
+    { deleteRange: 7 },
+    { txn: { success: [{ requestPut: null }] } },
+    { txn: { compare: [null] } },
+    { compaction: null },
+    { leaseGrant: null },
+    { leaseRevoke: null },
+    { alarm: 'x' },
+    { put: { key: { toString: 0 } } },
+    { put: { key: b('k'), value: Object.create(null) as unknown } },
+    { put: { key: b('k'), lease: { valueOf: 1 } } },
+  ]
+  test.each(hostile.map((h) => [JSON.stringify(h) ?? String(h), h]))('%s', async (_name, request) => {
+    expect(codeOf(request as ApplyRequest)).toBe('InvalidArgument')
+    const t = await TestStore.create()
+    expect(await t.refused(request as ApplyRequest)).toBe('InvalidArgument')
+    await t.put('still', 'usable')
+  })
+})

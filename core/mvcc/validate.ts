@@ -15,10 +15,13 @@ import {
 } from '../errors.ts'
 import { keyBytesMax, leaseTtlSecondsMax, txnDepthMax, valueBytesMax } from './limits.ts'
 import {
+  alarmActions,
+  alarmTypes,
   compareResults,
   compareTargets,
   sortOrders,
   sortTargets,
+  type AlarmRequest,
   type ApplyRequest,
   type Compare,
   type CompactionRequest,
@@ -38,7 +41,21 @@ export interface ValidationLimits {
 function describe(value: unknown): string {
   if (value instanceof Uint8Array) return `${value.length} bytes`
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
+  // Never String() an object: one from outside may carry a toString that is not a function.
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'a list'
+  if (typeof value === 'object' || typeof value === 'function') return 'an object'
   return String(value)
+}
+
+/**
+ * A request (or part of one) must be an object before its fields are read: entries come from peers
+ * and from disk, and a TypeError here would look like a storage failure and stop the member.
+ */
+function checkObject(value: unknown, what: string): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) {
+    throw new InvalidArgumentError(`${what} must be an object, got ${describe(value)}`)
+  }
 }
 
 function checkBytes(value: unknown, field: string): asserts value is Uint8Array {
@@ -84,6 +101,7 @@ export function checkLeaseId(id: unknown, field = 'lease', allowZero = false): v
 }
 
 export function validateRangeRequest(request: RangeRequest): void {
+  checkObject(request, 'range request')
   checkKey(request.key)
   checkRangeEnd(request.rangeEnd)
   if (request.sortOrder !== undefined && !isOneOf(request.sortOrder, sortOrders)) {
@@ -102,6 +120,7 @@ export function validateRangeRequest(request: RangeRequest): void {
 }
 
 export function validatePutRequest(request: PutRequest): void {
+  checkObject(request, 'put request')
   checkKey(request.key)
   if (request.value !== undefined) {
     checkBytes(request.value, 'value')
@@ -116,12 +135,14 @@ export function validatePutRequest(request: PutRequest): void {
 }
 
 export function validateDeleteRangeRequest(request: DeleteRangeRequest): void {
+  checkObject(request, 'delete range request')
   checkKey(request.key)
   checkRangeEnd(request.rangeEnd)
   checkFlag(request.prevKv, 'prevKv')
 }
 
 function validateCompare(compare: Compare): void {
+  checkObject(compare, 'compare')
   checkKey(compare.key)
   checkRangeEnd(compare.rangeEnd)
   if (!isOneOf(compare.result, compareResults)) throw new InvalidArgumentError(`compare result ${describe(compare.result)}`)
@@ -149,7 +170,7 @@ function checkList(list: unknown, field: string): void {
 }
 
 function validateTxnShape(request: TxnRequest, limits: ValidationLimits, depth: number): void {
-  if (typeof request !== 'object' || request === null) throw new InvalidArgumentError('txn must be an object')
+  checkObject(request, 'txn')
   if (depth > txnDepthMax) throw new InvalidArgumentError(`txns nested deeper than ${txnDepthMax}`)
   checkList(request.compare, 'compare')
   checkList(request.success, 'success')
@@ -172,19 +193,29 @@ export function validateTxnRequest(request: TxnRequest, limits: ValidationLimits
 }
 
 export function validateCompactionRequest(request: CompactionRequest): void {
+  checkObject(request, 'compaction request')
   checkCount(request.revision, 'revision')
   checkFlag(request.physical, 'physical')
 }
 
 export function validateLeaseGrantRequest(request: LeaseGrantRequest): void {
+  checkObject(request, 'lease grant request')
   checkLeaseId(request.id, 'ID')
   checkCount(request.ttl, 'TTL')
   if (request.ttl > leaseTtlSecondsMax) throw new LeaseTtlTooLargeError(request.ttl, leaseTtlSecondsMax)
 }
 
+export function validateAlarmRequest(request: AlarmRequest): void {
+  checkObject(request, 'alarm request')
+  if (!isOneOf(request.action, alarmActions)) throw new InvalidArgumentError(`alarm action ${describe(request.action)}`)
+  if (!isOneOf(request.alarm, alarmTypes)) throw new InvalidArgumentError(`alarm type ${describe(request.alarm)}`)
+  checkCount(request.memberId, 'memberID')
+  if (request.memberId === undefined) throw new InvalidArgumentError('memberID is required')
+}
+
 /** Validates whichever request the entry carries. Throws a CairnError. */
 export function validateApplyRequest(request: ApplyRequest, limits: ValidationLimits): void {
-  if (typeof request !== 'object' || request === null) throw new InvalidArgumentError('request must be an object')
+  checkObject(request, 'request')
   const fields = Object.keys(request)
   if (fields.length !== 1) throw new InvalidArgumentError(`request must set exactly one field, got [${fields.join(', ')}]`)
   if ('put' in request) validatePutRequest(request.put)
@@ -192,6 +223,10 @@ export function validateApplyRequest(request: ApplyRequest, limits: ValidationLi
   else if ('txn' in request) validateTxnRequest(request.txn, limits)
   else if ('compaction' in request) validateCompactionRequest(request.compaction)
   else if ('leaseGrant' in request) validateLeaseGrantRequest(request.leaseGrant)
-  else if ('leaseRevoke' in request) checkLeaseId(request.leaseRevoke.id, 'ID')
+  else if ('leaseRevoke' in request) {
+    checkObject(request.leaseRevoke, 'lease revoke request')
+    checkLeaseId(request.leaseRevoke.id, 'ID')
+  }
+  else if ('alarm' in request) validateAlarmRequest(request.alarm)
   else throw new InvalidArgumentError(`unknown request ${fields[0]}`)
 }

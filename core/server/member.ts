@@ -60,6 +60,11 @@ export interface MemberParts {
   onRemoved: () => void
   /** Size of the member's database on disk and of the part holding live data (bytes). */
   dbSize?: () => { total: number; inUse: number }
+  /**
+   * Checked before a request is proposed (the backend quota, quota.ts): undefined admits it, a
+   * promise that rejects refuses it.
+   */
+  admit?: (request: ApplyRequest | MemberRequest) => Promise<void> | undefined
   /** Test-only deliberate bugs (see failpoints.ts). */
   failpoints?: Set<Failpoint>
   /** Observers for metrics. */
@@ -614,6 +619,8 @@ export class Member {
   /** Proposes a request and resolves with its outcome once it is applied here. */
   async propose(request: ApplyRequest | MemberRequest): Promise<ApplyOutcome> {
     if (this.stopped) throw new CairnError('Stopped')
+    const refusal = this.p.admit?.(request)
+    if (refusal !== undefined) await refusal
     if (this.node.raft.lead === 0) await this.awaitLeader()
     const seq = ++this.seq
     const data = encodePayload({ proposer: this.id, run: this.run, seq, request })

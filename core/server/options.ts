@@ -25,6 +25,14 @@ export interface ServeOptions {
   quotaBackendBytes: number
   maxRequestBytes: number
   maxTxnOps: number
+  /** Open client connections beyond this are answered 503 and closed. */
+  maxClientConnections: number
+  /** Watches one watch stream (WebSocket or POST) may hold. */
+  maxWatchesPerConnection: number
+  /** Time a client has to send a whole request (headers and body); answers stream for as long as needed. */
+  clientRequestTimeoutMs: number
+  /** WebSocket ping interval; a socket that has not answered the previous ping by the next is closed. */
+  clientPingIntervalMs: number
   logLevel: string
   /** TLS of the client listener (and of forwarding to the leader's client URL). */
   clientTls: TlsFlags
@@ -62,6 +70,10 @@ export const SERVE_FLAG_DEFAULTS = {
   quotaBackendBytes: String(2 * 1024 * 1024 * 1024),
   maxRequestBytes: String(1.5 * 1024 * 1024),
   maxTxnOps: '128',
+  maxClientConnections: '4096',
+  maxWatchesPerConnection: '10000',
+  clientRequestTimeout: '30s',
+  clientPingInterval: '30s',
   logLevel: 'info',
   certFile: '',
   keyFile: '',
@@ -121,9 +133,13 @@ export function parseServeOptions(raw: RawServeFlags): ServeOptions {
     electionTimeoutMs,
     snapshotCount: positiveInt('--snapshot-count', f.snapshotCount),
     autoCompactionRetentionMs: parseRetention(f.autoCompactionRetention),
-    quotaBackendBytes: positiveInt('--quota-backend-bytes', f.quotaBackendBytes),
+    quotaBackendBytes: parseQuota(f.quotaBackendBytes),
     maxRequestBytes: positiveInt('--max-request-bytes', f.maxRequestBytes),
     maxTxnOps: positiveInt('--max-txn-ops', f.maxTxnOps),
+    maxClientConnections: positiveInt('--max-client-connections', f.maxClientConnections),
+    maxWatchesPerConnection: positiveInt('--max-watches-per-connection', f.maxWatchesPerConnection),
+    clientRequestTimeoutMs: positiveDuration('--client-request-timeout', f.clientRequestTimeout),
+    clientPingIntervalMs: positiveDuration('--client-ping-interval', f.clientPingInterval),
     logLevel: f.logLevel,
     clientTls,
     peerTls,
@@ -165,6 +181,19 @@ function definedOnly(raw: RawServeFlags): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [k, v] of Object.entries(raw)) if (v !== undefined) out[k] = v
   return out
+}
+
+/** A Go duration ("30s", "1m") or plain milliseconds, above zero. */
+function positiveDuration(flag: string, v: string): number {
+  const ms = /^\d+$/.test(v.trim()) ? Number(v.trim()) : parseGoDuration(v.trim())
+  if (ms === undefined || !Number.isFinite(ms) || ms < 1) throw new ConfigError(`${flag} must be a duration like 30s, got ${JSON.stringify(v)}`)
+  return Math.round(ms)
+}
+
+/** etcd's rule: 0 means the default quota (2 GiB). */
+function parseQuota(v: string): number {
+  if (v.trim() === '0') return Number(SERVE_FLAG_DEFAULTS.quotaBackendBytes)
+  return positiveInt('--quota-backend-bytes', v)
 }
 
 function nonEmpty(flag: string, v: string): string {

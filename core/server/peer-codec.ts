@@ -4,6 +4,7 @@
 
 import { Packr } from 'msgpackr'
 import type { ConfState, Entry, Message, MessageType, Snapshot } from '../raft/types.ts'
+import type { MemberInfo } from './registry.ts'
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false })
 
@@ -93,6 +94,20 @@ function snapshot(v: unknown): Snapshot {
   }
 }
 
+/**
+ * Entries of an append follow its index one by one, with terms that never go down (from the term at
+ * that index) and never pass the leader's term, as every Raft log does. The log store trusts this: a
+ * gap or a term going back would be written as is and break the log.
+ */
+function checkAppendedEntries(m: Message): void {
+  let term = m.logTerm
+  m.entries.forEach((e, k) => {
+    if (e.index !== m.index + 1 + k) fail(`entries[${k}].index ${e.index} does not follow ${m.index + k}`)
+    if (e.term < term || e.term > m.term) fail(`entries[${k}].term ${e.term} is outside [${term}, ${m.term}]`)
+    term = e.term
+  })
+}
+
 /** Validates a decoded value as a Raft message that may arrive from the network. */
 export function toMessage(v: unknown): Message {
   if (typeof v !== 'object' || v === null) fail('not an object')
@@ -112,10 +127,39 @@ export function toMessage(v: unknown): Message {
     reject: m.reject === true,
     rejectHint: uint(m.rejectHint ?? 0, 'rejectHint'),
   }
+  if (out.type === 'app') checkAppendedEntries(out)
   if (m.snapshot !== undefined) out.snapshot = snapshot(m.snapshot)
   if (out.type === 'snap' && !out.snapshot) fail('snap without snapshot')
   if (m.context !== undefined) out.context = bytes(m.context, 'context')
   return out
+}
+
+function strings(v: unknown, name: string): string[] {
+  if (!Array.isArray(v) || v.length > 100 || v.some((s) => typeof s !== 'string')) fail(`${name} must be a list of strings`)
+  return v as string[]
+}
+
+/** Validates the member list that travels with a snapshot: it replaces the receiver's registry. */
+export function toMembers(v: unknown): MemberInfo[] {
+  if (!Array.isArray(v) || v.length > 10_000) fail('members must be a bounded list')
+  return v.map((x, i) => {
+    if (typeof x !== 'object' || x === null) fail(`members[${i}] must be an object`)
+    const o = x as Record<string, unknown>
+    const id = uint(o.id, `members[${i}].id`)
+    if (id === 0) fail(`members[${i}].id must not be 0`)
+    if (typeof o.name !== 'string') fail(`members[${i}].name must be a string`)
+    return { id, name: o.name, peerUrls: strings(o.peerUrls, 'peerUrls'), clientUrls: strings(o.clientUrls, 'clientUrls'), isLearner: o.isLearner === true }
+  })
+}
+
+/** The first frame of a snapshot stream: the Raft 'snap' message and the member registry. */
+export function decodeSnapshotHeader(bytes: Uint8Array): { message: Message; members: MemberInfo[] } {
+  const v = decodeFrame(bytes)
+  if (typeof v !== 'object' || v === null) fail('snapshot header must be an object')
+  const o = v as Record<string, unknown>
+  const message = toMessage(o.message)
+  if (message.type !== 'snap') fail('snapshot header must carry a snap message')
+  return { message, members: toMembers(o.members) }
 }
 
 /** A compact wire form: default-valued fields are left out. */

@@ -3,8 +3,8 @@
 // backpressure, then an end marker. The receiver spools the chunks to a file (bounded memory), hands
 // the message to Raft, and restores from the file once Raft accepts the snapshot.
 
-import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { createReadStream, createWriteStream, mkdirSync } from 'node:fs'
+import { rename, rm, writeFile } from 'node:fs/promises'
 import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
@@ -12,8 +12,9 @@ import type { Logger } from 'pino'
 import WebSocket, { WebSocketServer } from 'ws'
 import type { Message } from '../raft/types.ts'
 import { idToHex } from './ids.ts'
-import { decodeFrame, encodeFrame, fromMessage, PeerFrameError, toMessage } from './peer-codec.ts'
+import { decodeSnapshotHeader, encodeFrame, fromMessage, PeerFrameError } from './peer-codec.ts'
 import type { MemberInfo } from './registry.ts'
+import { requestPath } from './request-path.ts'
 import { tlsConnectOptions } from '../tls/fetch.ts'
 import type { ClientTls } from '../tls/fetch.ts'
 
@@ -84,18 +85,26 @@ export class SnapshotReceiver {
   constructor(private readonly opts: SnapshotReceiverOptions) {}
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    if (new URL(req.url ?? '/', 'http://peer').pathname !== SNAPSHOT_PATH) return false
+    if (requestPath(req.url) !== SNAPSHOT_PATH) return false
     const refusal = this.opts.refusal(req)
     if (refusal) {
       socket.end(`HTTP/1.1 403 Forbidden\r\nx-cairn-reject: ${refusal}\r\nConnection: close\r\n\r\n`)
       return true
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => void this.receive(ws))
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.receive(ws))
     return true
   }
 
-  private async receive(ws: WebSocket): Promise<void> {
-    await mkdir(this.opts.spoolDir, { recursive: true })
+  private receive(ws: WebSocket): void {
+    // Synchronously, so the message listener below is in place before the first frame can arrive
+    // (ws drops frames nobody listens to; after an await the header frame could be lost).
+    try {
+      mkdirSync(this.opts.spoolDir, { recursive: true })
+    } catch (e) {
+      this.opts.logger.warn({ err: (e as Error).message }, 'cannot create the snapshot spool dir')
+      ws.terminate()
+      return
+    }
     const path = join(this.opts.spoolDir, `incoming-${process.pid}-${++this.sequence}.snap`)
     const file = createWriteStream(path)
     let header: { message: Message; members: MemberInfo[] } | undefined
@@ -104,10 +113,7 @@ export class SnapshotReceiver {
     ws.on('message', (data, isBinary) => {
       try {
         if (!header) {
-          const v = decodeFrame(data as Buffer) as { message?: unknown; members?: unknown }
-          const message = toMessage(v.message)
-          if (message.type !== 'snap' || !Array.isArray(v.members)) throw new PeerFrameError('bad snapshot header')
-          header = { message, members: v.members as MemberInfo[] }
+          header = decodeSnapshotHeader(data as Buffer)
           return
         }
         if (!isBinary) {

@@ -15,6 +15,7 @@ import { CairnError } from '../errors.ts'
 import { Metrics } from '../api/metrics.ts'
 import { RocksBackend } from '../mvcc/rocks-backend.ts'
 import { MvccStore } from '../mvcc/store.ts'
+import { SpaceUsage } from '../mvcc/space-usage.ts'
 import { RawNode } from '../raft/rawnode.ts'
 import type { ConfState, Entry } from '../raft/types.ts'
 import { emptyConfState } from '../raft/types.ts'
@@ -31,6 +32,7 @@ import { Registry } from './registry.ts'
 import type { Identity, MemberInfo } from './registry.ts'
 import { sendSnapshot, SnapshotReceiver, snapshotHeaders, spoolPath } from './snapshot-transfer.ts'
 import { Transport } from './transport.ts'
+import { BackendQuota } from './quota.ts'
 import { loadTls, peerCertRefusal } from './tls-config.ts'
 import type { LoadedTls } from './tls-config.ts'
 import { fetchWithTls } from '../tls/fetch.ts'
@@ -309,8 +311,19 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
     committedIndex: () => member!.committedIndex(),
     revision: () => member!.mvcc.currentRevision(),
     dbSizeBytes: () => member!.dbSize().total,
+    dbSizeInUseBytes: () => member!.dbSize().inUse,
+    quotaBackendBytes: () => opts.quotaBackendBytes,
     peersConnected: () => member!.registry.list().filter((m) => m.id !== id && transport.isConnected(m.id)).length,
     peerRoundTrips: () => transport.roundTrips(),
+  })
+  // The keyspace's size as --quota-backend-bytes counts it (see space-usage.ts and quota.ts).
+  const space = new SpaceUsage(mvcc, (e) => log.error({ err: e }, 'counting the keyspace size failed'))
+  const quota = new BackendQuota({
+    quotaBytes: opts.quotaBackendBytes,
+    usedBytes: () => space.bytes(),
+    alarms: () => mvcc.alarmList('NOSPACE'),
+    raiseAlarm: () => member!.propose({ alarm: { action: 'ACTIVATE', memberId: id, alarm: 'NOSPACE' } }),
+    logger: log,
   })
   const failpoints = activeFailpoints()
   if (failpoints.size > 0) log.warn({ failpoints: [...failpoints] }, 'TEST FAILPOINTS ARE ACTIVE: this member is deliberately broken')
@@ -342,8 +355,9 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
     dbSize: () => {
       const prop = (name: string) => Number((db.handle as { getProperty(p: string): string }).getProperty(name)) || 0
       const memtables = prop('rocksdb.cur-size-all-mem-tables')
-      return { total: prop('rocksdb.total-sst-files-size') + memtables, inUse: prop('rocksdb.estimate-live-data-size') + memtables }
+      return { total: prop('rocksdb.total-sst-files-size') + memtables, inUse: space.bytes() }
     },
+    admit: (request) => quota.admit(request),
     observeFsyncSeconds: (s) => metrics.fsyncSeconds.observe(s),
     observeApplySeconds: (s, n) => {
       metrics.applySeconds.observe(s)
@@ -366,6 +380,7 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
       s.close()
     }
     receiver.close()
+    space.close()
     await member!.stop()
     await db.close()
   }
@@ -387,11 +402,18 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
       await listen(server, url)
     }
     for (const url of opts.listenClientUrls) {
+      const limits = {
+        connectionsMax: opts.maxClientConnections,
+        watchesPerStreamMax: opts.maxWatchesPerConnection,
+        requestTimeoutMs: opts.clientRequestTimeoutMs,
+        pingIntervalMs: opts.clientPingIntervalMs,
+      }
       const server = createClientServer({
         member,
         logger: log,
         maxRequestBytes: opts.maxRequestBytes,
         metrics,
+        limits,
         fetch: fetchClient,
         ...(url.protocol === 'https:' && clientTls ? { tls: clientTls.server } : {}),
       })

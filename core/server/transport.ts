@@ -8,6 +8,7 @@ import type { Logger } from 'pino'
 import { WebSocketServer } from 'ws'
 import type { WebSocket } from 'ws'
 import type { Message, NodeId } from '../raft/types.ts'
+import { requestPath } from './request-path.ts'
 import { decodeFrame, encodeFrame, fromMessage, PEER_FRAME_BYTES_MAX, PeerFrameError, toMessage } from './peer-codec.ts'
 import { PEER_PATH, PeerLink } from './peer-link.ts'
 import { idToHex } from './ids.ts'
@@ -100,8 +101,7 @@ export class Transport {
 
   /** Handles an HTTP upgrade on the peer listener; returns false if the path is not ours. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    const url = new URL(req.url ?? '/', 'http://peer')
-    if (url.pathname !== PEER_PATH) return false
+    if (requestPath(req.url) !== PEER_PATH) return false
     const refusal = this.refusal(req)
     if (refusal) {
       this.opts.logger.warn({ from: req.headers['x-cairn-from'], reason: refusal }, 'refused peer connection')
@@ -136,6 +136,9 @@ export class Transport {
           const m = toMessage(raw)
           // A peer may only speak for itself, and only to us.
           if (m.from !== from || m.to !== this.opts.selfId) throw new PeerFrameError(`message from ${m.from} to ${m.to} on link of ${from}`)
+          // Snapshots come only on the snapshot stream, with their data: a 'snap' here has none, and
+          // Raft accepting it would leave the member unable to restore (its loop would stop).
+          if (m.type === 'snap') throw new PeerFrameError('snapshot message outside the snapshot stream')
           this.opts.onMessage(m)
         }
       } catch (e) {

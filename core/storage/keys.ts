@@ -14,6 +14,7 @@
 //   'h'  revision history: events by revision      (reserved for core/mvcc)
 //   'l'  leases                                     (reserved for core/mvcc)
 //   'm'  keyspace meta: applied index, compact revision, consistent index  (reserved for core/mvcc)
+//   'A'  active alarms (NOSPACE, CORRUPT), replicated like the keyspace      (reserved for core/mvcc)
 //   'c'  cluster membership and this member's identity                   (core/server/registry.ts)
 //   'j'  the sequence number of the last batch written (core/storage/rocks-db.ts): which journal
 //        records a recovered database still needs (core/storage/journal.ts)
@@ -32,6 +33,7 @@ export const ownerPrefix = {
   mvccHistory: byte('h'),
   mvccLeases: byte('l'),
   mvccMeta: byte('m'),
+  mvccAlarms: byte('A'),
   cluster: byte('c'),
   journal: byte('j'),
 } as const

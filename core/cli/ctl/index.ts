@@ -1,7 +1,9 @@
 // The etcdctl-style verbs of `cairn`.
 
 import type { Command } from 'commander'
+import { alarmCommand } from './alarm.ts'
 import { addGlobalFlags } from './context.ts'
+import { defragCommand } from './defrag.ts'
 import { endpointCommand } from './endpoint.ts'
 import { compactionCommand, delCommand, getCommand, putCommand } from './kv.ts'
 import { leaseCommand } from './lease.ts'
@@ -11,7 +13,7 @@ import { watchCommand } from './watch.ts'
 
 export function addCtlCommands(program: Command): void {
   addGlobalFlags(program)
-  for (const cmd of [getCommand(), putCommand(), delCommand(), txnCommand(), compactionCommand(), watchCommand(), leaseCommand(), memberCommand(), endpointCommand()]) {
+  for (const cmd of [getCommand(), putCommand(), delCommand(), txnCommand(), compactionCommand(), watchCommand(), leaseCommand(), memberCommand(), endpointCommand(), alarmCommand(), defragCommand()]) {
     program.addCommand(cmd)
   }
 }
