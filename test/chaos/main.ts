@@ -1,6 +1,6 @@
 // The chaos command line:
 //
-//   npm run chaos -- [--workload register|set|watch|lease|lock|all] [--duration S] [--seed N] [--nodes 3|5]
+//   npm run chaos -- [--workload register|set|watch|lease|lock|semaphore|all] [--duration S] [--seed N] [--nodes 3|5]
 //                    [--faults kind,kind,…|all] [--failpoint stale-reads|ack-before-fsync|skip-lease-recheck] [--runs R]
 //                    [--election-ms T] [--heartbeat-ms H] [--snapshot-count C] [--op-timeout-ms M]
 //                    [--clients C] [--ledger-writers W] [--quiet-ms-min/max MS] [--hold-ms-min/max MS] [--combine P]

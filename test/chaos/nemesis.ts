@@ -352,8 +352,7 @@ export class Nemesis {
     if (member === undefined) throw new Error(`no write acknowledged within ${ACK_WAIT_MS} ms`)
     // No await before the kills: each signal is sent at once, in this same tick.
     const victims = this.candidates()
-    const killed = Promise.all(victims.map((i) => c.kill(i)))
-    await killed
+    await Promise.all(victims.map((i) => c.kill(i)))
     this.done('crash-after-ack', `kill -9 ${names(c, victims)} right after a write acknowledged by ${c.members[member]!.name} (${c.members[leader]!.name} leads; it restarts last)`)
     return async () => {
       for (const i of victims) if (i !== leader) this.restart(i)

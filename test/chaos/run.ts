@@ -15,12 +15,13 @@ import { Ledger } from './workloads/ledger.ts'
 import { LeaseWorkload } from './workloads/lease.ts'
 import { CLIENT_PAUSE_MS_MAX, CLIENT_PAUSE_MS_MIN, LockWorkload } from './workloads/lock.ts'
 import { RegisterWorkload } from './workloads/register.ts'
+import { SemaphoreWorkload } from './workloads/semaphore.ts'
 import { SetWorkload } from './workloads/set.ts'
 import { WatchWorkload } from './workloads/watch.ts'
 import { AckSignal, newCounts } from './workload.ts'
 import type { RunContext, Workload, WorkloadResult } from './workload.ts'
 
-export const WORKLOADS = ['register', 'set', 'watch', 'lease', 'lock'] as const
+export const WORKLOADS = ['register', 'set', 'watch', 'lease', 'lock', 'semaphore'] as const
 export type WorkloadName = (typeof WORKLOADS)[number]
 /** Failpoints of the client recipes, set in this process's environment (recipes/lock/failpoints.ts). */
 export const CLIENT_FAILPOINTS = ['skip-lease-recheck'] as const
@@ -111,6 +112,8 @@ function makeWorkload(o: ChaosOptions): Workload {
       return new LeaseWorkload({ clients: clients(2 * o.nodes) })
     case 'lock':
       return new LockWorkload({ clients: clients(o.nodes + 1) })
+    case 'semaphore':
+      return new SemaphoreWorkload({ clients: clients(o.nodes + 2) })
   }
 }
 
