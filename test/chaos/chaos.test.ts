@@ -39,6 +39,7 @@ describe('chaos: the clean build under faults', () => {
     ['watch', 12],
     ['lease', 12],
     ['lock', 15],
+    ['semaphore', 12],
   ] as const) {
     it(`${workload}: no violation under all fault kinds`, { timeout: 150_000 }, async () => {
       const report = await runChaos(options(workload, 1000 + seconds, { durationMs: seconds * 1000 }))
