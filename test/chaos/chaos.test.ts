@@ -84,7 +84,7 @@ describe('chaos: planted bugs are caught', () => {
     // others have elected one of themselves: the entry is gone. Each step catches it (the first one
     // usually wedges the old leader, whose log holds an entry the new leader overwrote); three steps
     // leave room for a kill that comes too late on a loaded machine.
-    const report = await runChaos(options('set', 3001, ACK_BEFORE_FSYNC_SCHEDULE))
+    const report = await runChaos(options('set', 3001, { ...ACK_BEFORE_FSYNC_SCHEDULE, failpoints: ['ack-before-fsync'] }))
     expect(report.lost, formatReport(report)).toBeGreaterThan(0)
   })
 
@@ -92,7 +92,7 @@ describe('chaos: planted bugs are caught', () => {
     // A waiting client cut off from every member for longer than its lease TTL: its key expires, the
     // line moves on, and when its predecessor leaves it goes on to hold without the re-check (etcd#11456)
     // while the real holder holds. About three pauses in four show it; the run has four or five.
-    const report = await runChaos(options('lock', 4001, SKIP_LEASE_RECHECK_SCHEDULE))
+    const report = await runChaos(options('lock', 4001, { ...SKIP_LEASE_RECHECK_SCHEDULE, failpoints: ['skip-lease-recheck'] }))
     const text = formatReport(report)
     expect(report.problems.some((p) => p.startsWith('lock: two holders at once')), text).toBe(true)
   })
