@@ -19,9 +19,8 @@
 // With the skip-lease-recheck failpoint (recipes/lock/failpoints.ts) a waiter whose lease ran out while
 // it was paused goes on to hold when its predecessor leaves: the first check catches two holders.
 
-import { setInterval as every } from 'node:timers'
 import { sleep } from '../../cluster/harness.ts'
-import { Client as StoreClient, compare, op, OutcomeUnknownError, DeadlineExceededError } from '../../../core/client/index.ts'
+import { Client as StoreClient, compare, DeadlineExceededError, op, OutcomeUnknownError } from '../../../core/client/index.ts'
 import { encodeToken, Lock } from '../../../recipes/lock/index.ts'
 import type { LockHold } from '../../../recipes/lock/index.ts'
 import { b64, prefixEnd, unb64 } from '../http.ts'
@@ -94,7 +93,7 @@ export class LockWorkload implements Workload {
   async run(ctx: RunContext): Promise<void> {
     this.clients = await Promise.all([...Array(this.o.clients).keys()].map((i) => this.makeClient(ctx, i)))
     const stop = new AbortController()
-    const poll = every(() => {
+    const poll = setInterval(() => {
       if (ctx.stopping()) stop.abort()
     }, 100)
     try {
@@ -242,13 +241,7 @@ export class LockWorkload implements Workload {
 
   /** No two critical sections overlap. */
   private checkExclusion(result: WorkloadResult): void {
-    const sorted = [...this.holds].filter((h) => h.end > h.start).sort((a, b) => a.start - b.start)
-    const overlaps: Array<[HoldRecord, HoldRecord]> = []
-    let open: HoldRecord | undefined
-    for (const h of sorted) {
-      if (open && h.start < open.end) overlaps.push([open, h])
-      if (!open || h.end > open.end) open = h
-    }
+    const overlaps = overlappingPairs(this.holds)
     if (overlaps.length === 0) return
     result.linearizable = false
     const goneAt = (h: HoldRecord) => this.writes.filter((w) => w.token === h.token && w.client === h.client && w.ownKeyPresent === false)
@@ -295,14 +288,12 @@ export class LockWorkload implements Workload {
         result.warnings.push(`lock: ${member} did not answer the final read of the resource`)
         continue
       }
-      const entries = (answer.kvs ?? []).map((kv) => ({ key: unb64(kv.key), token: Number(unb64(kv.value)), revision: Number(kv.mod_revision) })).sort((a, b) => a.revision - b.revision)
-      for (let i = 1; i < entries.length; i++) {
-        const [prev, cur] = [entries[i - 1]!, entries[i]!]
-        if (cur.token < prev.token) {
-          result.linearizable = false
-          result.problems.push(`lock: on ${member} the resource accepted token ${cur.token} at revision ${cur.revision} after token ${prev.token} at revision ${prev.revision}`)
-          break
-        }
+      const entries = (answer.kvs ?? []).map((kv) => ({ key: unb64(kv.key), token: Number(unb64(kv.value)), revision: Number(kv.mod_revision) }))
+      const descent = firstDescent(entries)
+      if (descent) {
+        const [prev, cur] = descent
+        result.linearizable = false
+        result.problems.push(`lock: on ${member} the resource accepted token ${cur.token} at revision ${cur.revision} after token ${prev.token} at revision ${prev.revision}`)
       }
       const present = new Set(entries.map((e) => e.key))
       const missing = acked.filter((w) => !present.has(w.logKey))
@@ -335,4 +326,26 @@ export class LockWorkload implements Workload {
       await Promise.all(c.proxies.map((p) => p.close()))
     }
   }
+}
+
+/**
+ * Pairs of intervals that overlap (an end and a start at the same instant do not): each interval is
+ * paired with the earlier one that reaches furthest, so there is a pair whenever any two overlap.
+ */
+export function overlappingPairs<T extends { start: number; end: number }>(intervals: readonly T[]): Array<[T, T]> {
+  const sorted = intervals.filter((h) => h.end > h.start).sort((a, b) => a.start - b.start)
+  const pairs: Array<[T, T]> = []
+  let reach: T | undefined
+  for (const h of sorted) {
+    if (reach && h.start < reach.end) pairs.push([reach, h])
+    if (!reach || h.end > reach.end) reach = h
+  }
+  return pairs
+}
+
+/** In revision order, the first accepted token lower than the one before it (a stale token accepted). */
+export function firstDescent<T extends { token: number; revision: number }>(entries: readonly T[]): [T, T] | undefined {
+  const sorted = [...entries].sort((a, b) => a.revision - b.revision)
+  for (let i = 1; i < sorted.length; i++) if (sorted[i]!.token < sorted[i - 1]!.token) return [sorted[i - 1]!, sorted[i]!]
+  return undefined
 }

@@ -118,27 +118,14 @@ export class SemaphoreWorkload implements Workload {
 
   async finish(ctx: RunContext): Promise<WorkloadResult> {
     const result = emptyResult()
-    // Never more than max believers at once: a sweep over start/end events (an end before a start at the same instant).
-    const events = this.inside.flatMap((r) => [
-      { t: r.start, d: 1, r },
-      { t: r.end, d: -1, r },
-    ])
-    events.sort((a, b) => a.t - b.t || a.d - b.d)
-    let now = 0
-    let peak = 0
-    const open = new Set<Inside>()
-    for (const e of events) {
-      now += e.d
-      if (e.d > 0) open.add(e.r)
-      else open.delete(e.r)
-      if (now > SEMAPHORE_MAX && now > peak) {
-        result.linearizable = false
-        result.problems.push(
-          `semaphore: ${now} clients held a slot at ${e.t.toFixed(0)} ms (max ${SEMAPHORE_MAX}): ` +
-            [...open].map((r) => `${r.id} [${r.start.toFixed(0)}, ${r.end.toFixed(0)}]`).join(', '),
-        )
-      }
-      peak = Math.max(peak, now)
+    // Never more than max believers at once.
+    const { peak, at, open } = peakOverlap(this.inside)
+    if (peak > SEMAPHORE_MAX) {
+      result.linearizable = false
+      result.problems.push(
+        `semaphore: ${peak} clients held a slot at ${at.toFixed(0)} ms (max ${SEMAPHORE_MAX}): ` +
+          open.map((r) => `${r.id} [${r.start.toFixed(0)}, ${r.end.toFixed(0)}]`).join(', '),
+      )
     }
     for (const w of this.written) {
       const bad = inconsistent(w.value)
@@ -191,4 +178,21 @@ function inconsistent(v: SemaphoreValue): string | undefined {
   if (v.holders.length > v.max) return `${v.holders.length} holders for ${v.max} slots`
   if (v.semaphore !== v.max - v.holders.length) return `${v.semaphore} free slots with ${v.holders.length} of ${v.max} held`
   return undefined
+}
+
+/** The most intervals open at one instant (an end and a start at the same instant do not overlap), when, and which. */
+export function peakOverlap<T extends { start: number; end: number }>(intervals: readonly T[]): { peak: number; at: number; open: T[] } {
+  const events = intervals.flatMap((r) => [
+    { t: r.start, d: 1, r },
+    { t: r.end, d: -1, r },
+  ])
+  events.sort((a, b) => a.t - b.t || a.d - b.d)
+  const open = new Set<T>()
+  let best: { peak: number; at: number; open: T[] } = { peak: 0, at: 0, open: [] }
+  for (const e of events) {
+    if (e.d > 0) open.add(e.r)
+    else open.delete(e.r)
+    if (open.size > best.peak) best = { peak: open.size, at: e.t, open: [...open] }
+  }
+  return best
 }
