@@ -1,6 +1,6 @@
 // CI's chaos runs: each workload briefly against a real 3-member cluster under every default fault
 // kind, which must show no violation, and so must the clean build under each failpoint's schedule; and
-// each planted failpoint, which must be caught. About 6–8 minutes on two cores. `npm run chaos -- --duration 600` is the long run (docs/chaos.md).
+// each planted failpoint, which must be caught. About 5 minutes on two cores. `npm run chaos -- --duration 600` is the long run (docs/chaos.md).
 
 import { describe, expect, it } from 'vitest'
 import { DEFAULTS, formatReport, runChaos } from './run.ts'
