@@ -2,13 +2,18 @@
 // CAIRN_FAILPOINTS environment variable names them (comma-separated); never set it in production.
 //
 //   stale-reads        linearizable reads are served locally, without a ReadIndex round
-//   ack-before-fsync   a member sends its acknowledgements first and writes its log a moment later,
-//                      so a kill -9 in between loses entries it acknowledged
+//   ack-before-fsync   a follower sends its acknowledgements first and writes its log
+//                      ACK_BEFORE_FSYNC_DELAY_MS later, so an entry can commit (and be answered) while
+//                      only the leader has it on disk: a kill -9 of every member in that window, then
+//                      an election the old leader does not take part in, loses it
 //
 // CAIRN_TEST_PEER_URLS (JSON object, peer URL → URL) rewrites the peer URLs this member dials, so a
 // test can route each link through its own fault-injecting proxy.
 
 export type Failpoint = 'stale-reads' | 'ack-before-fsync'
+
+/** How long a follower under ack-before-fsync holds a write it has already acknowledged. */
+export const ACK_BEFORE_FSYNC_DELAY_MS = 300
 
 const KNOWN: readonly Failpoint[] = ['stale-reads', 'ack-before-fsync']
 

@@ -31,6 +31,7 @@ import type { Db, LogStore } from '../storage/index.ts'
 import { WriteBatch } from '../storage/index.ts'
 import { decodePayload, encodePayload, isMemberRequest } from './entry-codec.ts'
 import type { EntryPayload, MemberRequest } from './entry-codec.ts'
+import { ACK_BEFORE_FSYNC_DELAY_MS } from './failpoints.ts'
 import type { Failpoint } from './failpoints.ts'
 import { LeaseClock } from './lease-clock.ts'
 import { ReadIndexBatcher } from './read-index.ts'
@@ -219,9 +220,11 @@ export class Member {
 
   /** Step 1 and 2 of the Ready contract: persist, then (unless sent already) send. */
   private async persistReady(rd: Ready, incoming: { restore: () => Promise<void> } | undefined, early: boolean, ackBeforeFsync: boolean): Promise<void> {
-    if (ackBeforeFsync && rd.entries.length > 0) {
-      // Failpoint: the write reaches the disk only a moment after it was acknowledged.
-      await new Promise((r) => setTimeout(r, 100))
+    if (ackBeforeFsync && rd.entries.length > 0 && this.node.raft.state !== 'leader') {
+      // Failpoint: a follower's write reaches the disk only a while after it was acknowledged. (The
+      // leader is left alone: it answers a client only after its own write, so it is the followers'
+      // early acknowledgements that let an entry commit while only the leader has it on disk.)
+      await new Promise((r) => setTimeout(r, ACK_BEFORE_FSYNC_DELAY_MS))
     }
     const saveStarted = performance.now()
     await this.p.logStore.save(

@@ -7,15 +7,19 @@
 
 import { execFileSync, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { appendFileSync, mkdirSync, rmSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { createHash } from 'node:crypto'
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import { freePort, post, sleep } from '../cluster/harness.ts'
 import { LinkProxy } from './proxy.ts'
 import type { LinkMode } from './proxy.ts'
 
 const ROOT = new URL('../..', import.meta.url).pathname
 const BIN = join(ROOT, 'bin/cairn.js')
-const BUNDLE = join(ROOT, 'node_modules/.cache/cairn-chaos/cairn.mjs')
+/** node_modules may be shared by several checkouts (a symlink), so bundles are named by their content. */
+const BUNDLE_DIR = join(ROOT, 'node_modules/.cache/cairn-chaos')
+/** Failpoints of the members (core/server/failpoints.ts); the others belong to client recipes. */
+export const MEMBER_FAILPOINTS = ['stale-reads', 'ack-before-fsync'] as const
 const live = new Set<ChildProcess>()
 process.on('exit', () => {
   for (const p of live) p.kill('SIGKILL')
@@ -53,26 +57,35 @@ export interface ChaosClusterOptions {
   log: (line: string) => void
 }
 
-let bundled = false
+let bundle: string | undefined
 
 /**
  * The members run the CLI compiled once by esbuild (the compiler tsx uses) into one ES module that
  * imports its packages from node_modules: the same code as `bin/cairn.js`, but a restart costs ~0.4 s
  * instead of ~1.5 s of on-the-fly compiling, which matters when three members restart at once on two
  * cores. `useTsx` runs bin/cairn.js instead.
+ *
+ * Each run builds into a file of its own, then renames it to `cairn-<hash of its content>.mjs`: two
+ * checkouts sharing node_modules (or two runs of one checkout at once) never run each other's code,
+ * and never start a member from a half-written file.
  */
 function entryPoint(useTsx: boolean): string {
   if (useTsx) return BIN
-  if (!bundled) {
-    mkdirSync(dirname(BUNDLE), { recursive: true })
+  if (bundle === undefined) {
+    mkdirSync(BUNDLE_DIR, { recursive: true })
+    const building = join(BUNDLE_DIR, `building-${process.pid}-${Date.now()}.mjs`)
     execFileSync(
       join(ROOT, 'node_modules/.bin/esbuild'),
-      ['core/cli/main.ts', '--bundle', '--platform=node', '--format=esm', '--packages=external', `--outfile=${BUNDLE}`, '--log-level=warning'],
+      ['core/cli/main.ts', '--bundle', '--platform=node', '--format=esm', '--packages=external', `--outfile=${building}`, '--log-level=warning'],
       { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
     )
-    bundled = true
+    const hash = createHash('sha256').update(readFileSync(building)).digest('hex').slice(0, 16)
+    const target = join(BUNDLE_DIR, `cairn-${hash}.mjs`)
+    if (existsSync(target)) rmSync(building, { force: true })
+    else renameSync(building, target)
+    bundle = target
   }
-  return BUNDLE
+  return bundle
 }
 
 export class ChaosCluster {
@@ -155,7 +168,9 @@ export class ChaosCluster {
       '--log-level', 'info',
     ]
     const env: NodeJS.ProcessEnv = { ...process.env, CAIRN_TEST_PEER_URLS: this.peerRewrites(i) }
-    if (this.opts.failpoints.length > 0) env.CAIRN_FAILPOINTS = this.opts.failpoints.join(',')
+    // Only the members' own failpoints (a client recipe's, such as skip-lease-recheck, stays in this process).
+    const failpoints = this.opts.failpoints.filter((f) => (MEMBER_FAILPOINTS as readonly string[]).includes(f))
+    if (failpoints.length > 0) env.CAIRN_FAILPOINTS = failpoints.join(',')
     else delete env.CAIRN_FAILPOINTS
     const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env })
     appendFileSync(m.logFile, `--- start ${m.name} generation ${m.generation} pid ${proc.pid} at ${new Date().toISOString()}\n`)

@@ -26,11 +26,20 @@ export const FAULT_KINDS = [
   'delay',
   'slow-leader',
   'member',
+  'pause-client',
+  'crash-after-ack',
 ] as const
 export type FaultKind = (typeof FAULT_KINDS)[number]
 
-/** The kinds used when none are named: everything but crash-all (which needs a whole-cluster restart). */
-export const DEFAULT_FAULTS: FaultKind[] = FAULT_KINDS.filter((k) => k !== 'crash-all')
+/** Kinds that restart the whole cluster: only when named (or with `all`). */
+const WHOLE_CLUSTER_FAULTS: FaultKind[] = ['crash-all', 'crash-after-ack']
+
+/**
+ * The kinds used when none are named: everything but the whole-cluster crashes. `pause-client` acts only
+ * on workloads whose clients have proxies of their own (lock); runChaos drops it for the others, so their
+ * schedules are the same as before it existed.
+ */
+export const DEFAULT_FAULTS: FaultKind[] = FAULT_KINDS.filter((k) => !WHOLE_CLUSTER_FAULTS.includes(k))
 
 export interface FaultSpec {
   kind: FaultKind
@@ -69,9 +78,12 @@ export interface ScheduleOptions {
   holdMsMax: number
   /** Probability that a step adds a second fault of the other family (process vs network). */
   combine: number
+  /** How long a `pause-client` lasts: longer than the paused client's lease TTL, so the lease runs out. */
+  clientPauseMsMin: number
+  clientPauseMsMax: number
 }
 
-const PROCESS_FAULTS: FaultKind[] = ['kill', 'pause', 'crash-all', 'member']
+const PROCESS_FAULTS: FaultKind[] = ['kill', 'pause', 'crash-all', 'member', 'pause-client', 'crash-after-ack']
 
 export function schedule(o: ScheduleOptions): Step[] {
   const prng = new Prng(o.seed)
@@ -99,6 +111,9 @@ export function schedule(o: ScheduleOptions): Step[] {
     // A pause must outlast the election timeout (randomized in [T, 2T)) for the others to move on.
     const pause = faults.find((f) => f.kind === 'pause')
     if (pause) hold = Math.max(hold, pause.offsetMs + prng.int(Math.ceil(2.2 * o.electionMs), 5 * o.electionMs))
+    // A paused client must stay away until its lease has run out on the server.
+    const clientPause = faults.find((f) => f.kind === 'pause-client')
+    if (clientPause) hold = Math.max(hold, clientPause.offsetMs + prng.int(o.clientPauseMsMin, o.clientPauseMsMax))
     if (t + hold > o.durationMs) break
     steps.push({ startMs: t, holdMs: hold, faults })
     t += hold
@@ -124,6 +139,18 @@ export interface NemesisLog {
   (line: string): void
 }
 
+/** What the nemesis needs from the run for the faults aimed at the workload's own clients and writes. */
+export interface NemesisHooks {
+  /** The member that answered the next write through the leader (undefined: none within timeoutMs). */
+  nextAck?: (timeoutMs: number) => Promise<number | undefined>
+  /** Cuts one workload client off from every member (see Workload.pauseClient). */
+  pauseClient?: (pick: number) => { what: string; heal: () => void } | undefined
+}
+
+/** How long crash-after-ack waits for an acknowledged write, and for the others to elect a leader. */
+const ACK_WAIT_MS = 3_000
+const ELECTION_WAIT_MS = 15_000
+
 /** Runs a schedule against a cluster and counts the faults it injected, by kind. */
 export class Nemesis {
   readonly injected = new Map<string, number>()
@@ -135,6 +162,7 @@ export class Nemesis {
     private readonly steps: Step[],
     private readonly log: NemesisLog,
     private readonly origin: number,
+    private readonly hooks: NemesisHooks = {},
   ) {}
 
   stop(): void {
@@ -203,6 +231,14 @@ export class Nemesis {
         await c.kill(t)
         this.done(f.kind, `kill -9 ${c.members[t]!.name}`)
         return async () => this.restart(t)
+      }
+      case 'crash-after-ack':
+        return this.crashAfterAck()
+      case 'pause-client': {
+        const pause = this.hooks.pauseClient?.(f.pick)
+        if (!pause) return undefined
+        this.done(f.kind, pause.what)
+        return async () => pause.heal()
       }
       case 'crash-all': {
         const victims = this.candidates()
@@ -299,6 +335,36 @@ export class Nemesis {
 
   private block(f: FaultSpec, links: Array<[number, number]>): void {
     for (const [a, b] of links) this.cluster.setLink(a, b, { kind: f.linkMode })
+  }
+
+  /**
+   * kill -9 of every member the moment a write through the leader is acknowledged, while the followers'
+   * copies may still be only in memory (if they acknowledged early); at the heal the others restart
+   * first and the old leader only once they have elected a leader among themselves, so an entry only
+   * the old leader had on disk is lost (a correct build has it on a quorum, hence on the winner).
+   */
+  private async crashAfterAck(): Promise<(() => Promise<void>) | undefined> {
+    const c = this.cluster
+    if (!this.hooks.nextAck) return undefined
+    const leader = await c.leader(1000)
+    if (leader === undefined) throw new Error('no leader to crash after')
+    const member = await this.hooks.nextAck(ACK_WAIT_MS)
+    if (member === undefined) throw new Error(`no write acknowledged within ${ACK_WAIT_MS} ms`)
+    // No await before the kills: each signal is sent at once, in this same tick.
+    const victims = this.candidates()
+    await Promise.all(victims.map((i) => c.kill(i)))
+    this.done('crash-after-ack', `kill -9 ${names(c, victims)} right after a write acknowledged by ${c.members[member]!.name} (${c.members[leader]!.name} leads; it restarts last)`)
+    return async () => {
+      for (const i of victims) if (i !== leader) this.restart(i)
+      const deadline = Date.now() + ELECTION_WAIT_MS
+      let elected = false
+      while (!elected && Date.now() < deadline && !this.stopped) {
+        const l = await c.leader(1000)
+        elected = l !== undefined && l !== leader && (await c.waitHealthy(2_000))
+      }
+      this.log(`nemesis: ${elected ? 'the others elected a leader' : 'no leader among the others in time'}; restarting ${c.members[leader]!.name}`)
+      if (victims.includes(leader)) this.restart(leader)
+    }
   }
 
   private restart(i: number): void {

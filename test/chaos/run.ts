@@ -8,20 +8,24 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { sleep } from '../cluster/harness.ts'
 import { Prng } from '../sim/prng.ts'
-import { ChaosCluster } from './cluster.ts'
+import { ChaosCluster, MEMBER_FAILPOINTS } from './cluster.ts'
 import { DEFAULT_FAULTS, FAULT_KINDS, Nemesis, schedule } from './nemesis.ts'
 import type { FaultKind, Step } from './nemesis.ts'
 import { Ledger } from './workloads/ledger.ts'
 import { LeaseWorkload } from './workloads/lease.ts'
+import { CLIENT_PAUSE_MS_MAX, CLIENT_PAUSE_MS_MIN, LockWorkload } from './workloads/lock.ts'
 import { RegisterWorkload } from './workloads/register.ts'
+import { SemaphoreWorkload } from './workloads/semaphore.ts'
 import { SetWorkload } from './workloads/set.ts'
 import { WatchWorkload } from './workloads/watch.ts'
-import { newCounts } from './workload.ts'
+import { AckSignal, newCounts } from './workload.ts'
 import type { RunContext, Workload, WorkloadResult } from './workload.ts'
 
-export const WORKLOADS = ['register', 'set', 'watch', 'lease'] as const
+export const WORKLOADS = ['register', 'set', 'watch', 'lease', 'lock', 'semaphore'] as const
 export type WorkloadName = (typeof WORKLOADS)[number]
-export const FAILPOINTS = ['stale-reads', 'ack-before-fsync'] as const
+/** Failpoints of the client recipes, set in this process's environment (recipes/lock/failpoints.ts). */
+export const CLIENT_FAILPOINTS = ['skip-lease-recheck'] as const
+export const FAILPOINTS = [...MEMBER_FAILPOINTS, ...CLIENT_FAILPOINTS] as const
 
 export interface ChaosOptions {
   workload: WorkloadName
@@ -106,6 +110,10 @@ function makeWorkload(o: ChaosOptions): Workload {
       return new WatchWorkload({ writers: clients(o.nodes), watchers: o.nodes + 1 })
     case 'lease':
       return new LeaseWorkload({ clients: clients(2 * o.nodes) })
+    case 'lock':
+      return new LockWorkload({ clients: clients(o.nodes + 1) })
+    case 'semaphore':
+      return new SemaphoreWorkload({ clients: clients(o.nodes + 2) })
   }
 }
 
@@ -145,10 +153,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     if (o.verbose) process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`)
   }
   for (const f of o.faults) if (!(FAULT_KINDS as readonly string[]).includes(f)) throw new Error(`unknown fault ${f}`)
+  const workload = makeWorkload(o)
+  // Only a workload whose clients have proxies of their own can have one paused.
+  const faults = workload.pauseClient ? o.faults : o.faults.filter((f) => f !== 'pause-client')
   const steps = schedule({
     seed: o.seed,
     durationMs: o.durationMs,
-    faults: o.faults,
+    faults,
     electionMs: o.electionMs,
     size: o.nodes,
     quietMsMin: o.quietMsMin,
@@ -156,6 +167,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     holdMsMin: o.holdMsMin,
     holdMsMax: o.holdMsMax,
     combine: o.combine,
+    clientPauseMsMin: CLIENT_PAUSE_MS_MIN,
+    clientPauseMsMax: CLIENT_PAUSE_MS_MAX,
   })
   const root = join(dataRoot(), `cairn-chaos-${o.workload}-${o.seed}-${process.pid}-${Date.now()}`)
   const cluster = await ChaosCluster.create({
@@ -189,6 +202,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const onSignal = () => {
     void cluster.stop(true).finally(() => process.exit(130))
   }
+  // The client recipes read their failpoints from this process's environment (the members get theirs
+  // from cluster.ts, which passes only the member failpoints).
+  const clientFailpoints = o.failpoints.filter((f) => (CLIENT_FAILPOINTS as readonly string[]).includes(f))
+  const savedFailpoints = process.env.CAIRN_FAILPOINTS
+  if (clientFailpoints.length > 0) process.env.CAIRN_FAILPOINTS = clientFailpoints.join(',')
+  else delete process.env.CAIRN_FAILPOINTS
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
   try {
@@ -205,12 +224,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       stopping: () => stopping,
       opTimeoutMs: o.opTimeoutMs,
       log,
+      acks: new AckSignal(),
     }
-    const workload = makeWorkload(o)
     const ledgerCounts = newCounts()
     const ledger = new Ledger(ledgerCounts, o.ledgerWriters > 0 ? o.ledgerWriters : o.nodes)
-    const nemesis = new Nemesis(cluster, steps, log, Date.now())
-    log(`run: ${o.workload} on ${o.nodes} members, ${steps.length} fault steps over ${o.durationMs} ms`)
+    const nemesis = new Nemesis(cluster, steps, log, Date.now(), {
+      nextAck: (timeoutMs) => ctx.acks.next(timeoutMs),
+      ...(workload.pauseClient ? { pauseClient: (pick: number) => workload.pauseClient?.(pick) } : {}),
+    })
+    log(`run: ${o.workload} on ${o.nodes} members, ${steps.length} fault steps over ${o.durationMs} ms (op times in the report count from here)`)
     const clients = Promise.all([workload.run(ctx), ledger.run(ctx, 20)])
     await Promise.race([nemesis.run(), sleep(o.durationMs + 10_000)])
     nemesis.stop()
@@ -224,7 +246,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     stopping = true
     await clients
     log('run: checking')
-    const results: WorkloadResult[] = [await workload.finish(ctx), await ledger.finish(ctx)]
+    // Side by side: with a wedged member (a planted bug) each final read waits out its deadline.
+    const results: WorkloadResult[] = await Promise.all([workload.finish(ctx), ledger.finish(ctx)])
     for (const r of results) {
       if (r.linearizable === false) report.linearizable = false
       else if (r.linearizable === 'unknown' && report.linearizable === true) report.linearizable = 'unknown'
@@ -244,6 +267,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    if (savedFailpoints === undefined) delete process.env.CAIRN_FAILPOINTS
+    else process.env.CAIRN_FAILPOINTS = savedFailpoints
+    await workload.close?.().catch(() => undefined)
     const keep = o.keep || failed
     await cluster.stop(keep)
     if (keep) report.dataDir = root

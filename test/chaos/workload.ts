@@ -15,6 +15,43 @@ export interface RunContext {
   stopping(): boolean
   opTimeoutMs: number
   log: (line: string) => void
+  /** Acknowledged writes through the leader (the ledger's first writer), for faults timed right after one. */
+  acks: AckSignal
+}
+
+/**
+ * Tells a waiting nemesis the moment a write through the leader is acknowledged (and by which member),
+ * so that a crash can strike while an early acknowledgement is still exposed.
+ */
+export class AckSignal {
+  private waiters: Array<(member: number) => void> = []
+
+  notify(member: number): void {
+    const waiters = this.waiters
+    this.waiters = []
+    for (const w of waiters) w(member)
+  }
+
+  /** The member that answered the next acknowledged write, or undefined if none comes within timeoutMs. */
+  next(timeoutMs: number): Promise<number | undefined> {
+    return new Promise((resolve) => {
+      const waiter = (member: number) => {
+        clearTimeout(timer)
+        resolve(member)
+      }
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter)
+        resolve(undefined)
+      }, timeoutMs)
+      this.waiters.push(waiter)
+    })
+  }
+}
+
+/** A workload client cut off from every member, as if its process were paused; `heal` reconnects it. */
+export interface ClientPause {
+  what: string
+  heal: () => void
 }
 
 export interface OpCounts {
@@ -43,6 +80,13 @@ export interface Workload {
   run(ctx: RunContext): Promise<void>
   /** After every fault is healed: final reads and the checks. */
   finish(ctx: RunContext): Promise<WorkloadResult>
+  /**
+   * Workloads whose clients reach the members through proxies of their own can pause one (the
+   * `pause-client` fault); `pick` in [0, 1) chooses which. Undefined: nothing to pause now.
+   */
+  pauseClient?(pick: number): ClientPause | undefined
+  /** Releases what the workload holds (proxies, connections); called once, also after a failure. */
+  close?(): Promise<void>
 }
 
 let nextClientId = 0

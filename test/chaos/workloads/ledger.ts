@@ -32,7 +32,10 @@ export class Ledger {
       }
       const n = this.next++
       const r = await c.request<PutAnswer>('/v3/kv/put', { key: b64(`ledger/${n}`), value: b64(String(n)) })
-      if (r.type === 'ok') this.acked.push(n)
+      if (r.type === 'ok') {
+        this.acked.push(n)
+        if (followLeader) ctx.acks.notify(c.memberIndex)
+      }
       lookup = r.type !== 'ok'
       if (thinkMs > 0) await sleep(thinkMs)
     }
