@@ -183,5 +183,6 @@ export async function applyToTxn(context: ApplyContext, request: ApplyRequest): 
   if ('txn' in request) return { txn: await applyTxn(context, request.txn) }
   if ('compaction' in request) return { compaction: applyCompaction(context, request.compaction) }
   if ('leaseGrant' in request) return { leaseGrant: await applyLeaseGrant(context, request.leaseGrant) }
-  return { leaseRevoke: await applyLeaseRevoke(context, request.leaseRevoke) }
+  if ('leaseRevoke' in request) return { leaseRevoke: await applyLeaseRevoke(context, request.leaseRevoke) }
+  throw new Error('auth requests are applied by core/auth, not in a keyspace txn')
 }

@@ -17,9 +17,11 @@ export const prefixHistory = 0x68 // 'h'
 export const prefixKeyspace = 0x6b // 'k'
 export const prefixLease = 0x6c // 'l'
 export const prefixMeta = 0x6d // 'm'
+/** The auth state (core/auth/records.ts) lives beside the keyspace and travels in its snapshots. */
+export const prefixAuth = 0x61 // 'a'
 
 /** All prefixes this module owns, in byte order. */
-export const ownedPrefixes = [prefixHistory, prefixKeyspace, prefixLease, prefixMeta] as const
+export const ownedPrefixes = [prefixAuth, prefixHistory, prefixKeyspace, prefixLease, prefixMeta] as const
 
 const leaseAttachmentTag = 0x61 // 'a'
 const leaseGrantTag = 0x67 // 'g'

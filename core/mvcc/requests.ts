@@ -1,6 +1,7 @@
 // Requests and responses as plain objects mirroring etcd's v3 protobuf messages (etcdserverpb).
 // Optional fields take protobuf's zero value when absent. Enums are the protobuf names as strings.
 
+import type { AuthRequest, AuthResponse } from '../auth/requests.ts'
 import type { KeyValue, ResponseHeader } from './types.ts'
 
 export const sortOrders = ['NONE', 'ASCEND', 'DESCEND'] as const
@@ -169,6 +170,8 @@ export type ApplyRequest =
   | { compaction: CompactionRequest }
   | { leaseGrant: LeaseGrantRequest }
   | { leaseRevoke: LeaseRevokeRequest }
+  /** A change of users, roles or the auth switch: applied by core/auth, stored beside the keyspace. */
+  | { auth: AuthRequest }
 
 export type ApplyResponse =
   | { put: PutResponse }
@@ -177,3 +180,4 @@ export type ApplyResponse =
   | { compaction: CompactionResponse }
   | { leaseGrant: LeaseGrantResponse }
   | { leaseRevoke: LeaseRevokeResponse }
+  | { auth: AuthResponse }

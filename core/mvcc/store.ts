@@ -6,6 +6,7 @@
 // The store never reads a clock and draws no randomness: lease IDs come in the requests, and lease
 // expiry is the server's decision, applied as a LeaseRevoke entry.
 
+import { AuthStore, type PreparedAuthChange } from '../auth/auth-store.ts'
 import { CairnError, CompactedError, CorruptDataError, FutureRevisionError, LeaseNotFoundError } from '../errors.ts'
 import { applyToTxn } from './apply-ops.ts'
 import type { BackendOp, KvBackend } from './backend.ts'
@@ -21,6 +22,7 @@ import {
   metaFormatKey,
   metaRestoringKey,
   metaRevisionKey,
+  prefixAuth,
   prefixBounds,
   prefixKeyspace,
   prefixLease,
@@ -102,6 +104,8 @@ export class MvccStore {
   private readonly txnOpsMax: number
   private readonly leaseTtlSecondsMin: number
   private readonly syncWrites: boolean
+  /** Users, roles and the auth switch: changed by `auth` entries, stored beside the keyspace. */
+  readonly auth = new AuthStore()
   private reclaiming: Promise<void> = Promise.resolve()
   private failure: unknown = undefined
   private closed = false
@@ -132,6 +136,7 @@ export class MvccStore {
       appliedIndex: (await readNumber(backend, metaAppliedIndexKey, 'applied index')) ?? 0,
     }
     const store = new MvccStore(backend, state, options)
+    await store.auth.load(backend)
     // Finish reclaiming history a previous run had compacted but not yet deleted.
     if (state.compactRevision > 0) store.scheduleReclaim()
     return store
@@ -183,17 +188,23 @@ export class MvccStore {
     const txn = new WriteTxn(this.backend, this.state.revision)
     let response: ApplyResponse | undefined
     let refusal: CairnError | undefined
+    let authChange: PreparedAuthChange | undefined
     if (request !== undefined) {
       try {
         validateApplyRequest(request, { txnOpsMax: this.txnOpsMax })
         const context = { txn, backend: this.backend, compactRevision: this.state.compactRevision, leaseTtlSecondsMin: this.leaseTtlSecondsMin }
-        response = await applyToTxn(context, request)
+        if ('auth' in request) {
+          authChange = this.auth.prepare(request.auth)
+          response = { auth: authChange.response }
+        } else {
+          response = await applyToTxn(context, request)
+        }
       } catch (error) {
         if (!(error instanceof CairnError) || error instanceof CorruptDataError) throw this.fail(error)
         refusal = error
       }
     }
-    const ops: BackendOp[] = refusal === undefined ? txn.toBackendOps() : []
+    const ops: BackendOp[] = refusal !== undefined ? [] : authChange !== undefined ? authChange.ops : txn.toBackendOps()
     ops.push({ type: 'put', key: metaAppliedIndexKey, value: encodeNumber(index) })
     try {
       await this.backend.write(ops, { sync: this.syncWrites })
@@ -206,6 +217,7 @@ export class MvccStore {
       compactRevision: refusal === undefined ? (txn.compactRevision ?? this.state.compactRevision) : this.state.compactRevision,
     }
     if (refusal !== undefined) return { status: 'refused', error: refusal }
+    authChange?.commit()
     if (txn.changed) this.notify((l) => l.onRevision?.({ revision: txn.writeRevision, events: txn.events }))
     if (txn.compactRevision !== undefined) {
       this.scheduleReclaim()
@@ -325,6 +337,7 @@ export class MvccStore {
         this.backend.iterate(historyBounds(this.state.compactRevision)),
         this.backend.iterate(prefixBounds(prefixKeyspace)),
         this.backend.iterate(prefixBounds(prefixLease)),
+        this.backend.iterate(prefixBounds(prefixAuth)),
       ]
       return { ...header, chunks: encodeSnapshot(header, sources) }
     })
@@ -354,6 +367,7 @@ export class MvccStore {
           { sync: true },
         )
         this.state = { ...header }
+        await this.auth.load(this.backend)
       } catch (error) {
         throw this.fail(error)
       }

@@ -193,5 +193,6 @@ export function validateApplyRequest(request: ApplyRequest, limits: ValidationLi
   else if ('compaction' in request) validateCompactionRequest(request.compaction)
   else if ('leaseGrant' in request) validateLeaseGrantRequest(request.leaseGrant)
   else if ('leaseRevoke' in request) checkLeaseId(request.leaseRevoke.id, 'ID')
+  else if ('auth' in request) return // checked by core/auth when applied
   else throw new InvalidArgumentError(`unknown request ${fields[0]}`)
 }

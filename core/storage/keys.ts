@@ -14,6 +14,7 @@
 //   'h'  revision history: events by revision      (reserved for core/mvcc)
 //   'l'  leases                                     (reserved for core/mvcc)
 //   'm'  keyspace meta: applied index, compact revision, consistent index  (reserved for core/mvcc)
+//   'a'  auth: users, roles, the auth switch         (core/auth, written by core/mvcc's apply)
 //   'c'  cluster membership and this member's identity                   (core/server/registry.ts)
 // Any other first byte is unassigned; claim it here before using it.
 
@@ -30,6 +31,7 @@ export const ownerPrefix = {
   mvccHistory: byte('h'),
   mvccLeases: byte('l'),
   mvccMeta: byte('m'),
+  auth: byte('a'),
   cluster: byte('c'),
 } as const
 
