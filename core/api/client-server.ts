@@ -15,6 +15,10 @@ import { headerOf, routeV3 } from './v3-routes.ts'
 import { encodeHeader } from './v3-encode.ts'
 import { snapshotStream } from '../server/snapshot-file.ts'
 import type { Metrics } from './metrics.ts'
+import { bcryptCostDefault } from '../auth/passwords.ts'
+import { tokenTtlMsDefault } from '../auth/tokens.ts'
+import { AuthGate, requireRoot, type AuthGateOptions, type Principal } from './auth-gate.ts'
+import { policyOf } from './route-policy.ts'
 
 export const VERSION = { etcdserver: '3.4.0', etcdcluster: '3.4.0', cairn: '0.1.0' }
 
@@ -23,6 +27,10 @@ export interface ClientApiOptions {
   logger: Logger
   maxRequestBytes: number
   metrics: Metrics
+  /** Token TTL and bcrypt cost (etcd's --auth-token-ttl, --bcrypt-cost); etcd's defaults when absent. */
+  auth?: Partial<AuthGateOptions>
+  /** Checks credentials and permissions; made from `auth` by createClientServer. */
+  gate?: AuthGate
 }
 
 export class HttpError extends Error {
@@ -34,7 +42,11 @@ export class HttpError extends Error {
   }
 }
 
-export function createClientServer(opts: ClientApiOptions): Server {
+export function createClientServer(options: ClientApiOptions): Server {
+  const gate =
+    options.gate ??
+    new AuthGate(options.member, { tokenTtlMs: options.auth?.tokenTtlMs ?? tokenTtlMsDefault, bcryptCost: options.auth?.bcryptCost ?? bcryptCostDefault })
+  const opts: ClientApiOptions = { ...options, gate }
   const v2 = acquireV2Api({ ...opts, membership: v3MembershipPort(opts.member) }) // etcd's v2 API: /v2/keys, /v2/members, /v2/machines, /v2/stats/*
   const server = createServer((req, res) => {
     if (v2.api.owns(req)) return void v2.api.handle(req, res)
@@ -51,6 +63,8 @@ export function createClientServer(opts: ClientApiOptions): Server {
 async function handle(req: IncomingMessage, res: ServerResponse, opts: ClientApiOptions): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://client')
   const path = url.pathname
+  if (path === '/v3/watch') return // the watch endpoint answers it (and checks it) itself
+  const principal = await authorize(req, path, opts)
   if (path === '/health' || path === '/readyz' || path === '/livez') return health(res, opts.member)
   if (path === '/version') return sendJson(res, 200, VERSION)
   if (path === '/metrics') {
@@ -67,12 +81,25 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ClientApi
     }
     const body = await readJson(req, opts.maxRequestBytes)
     const started = process.hrtime.bigint()
-    const answer = await routeV3(path, body, opts.member)
+    const answer = await routeV3(path, body, opts.member, { principal, authorization: req.headers.authorization, gate: opts.gate })
     opts.metrics.observeRequest(path, Number(process.hrtime.bigint() - started) / 1e9)
     if (answer === undefined) return sendJson(res, 404, { error: 'Not Found', code: 5, message: 'Not Found' })
     return sendJson(res, 200, answer)
   }
   sendJson(res, 404, { error: 'Not Found', code: 5, message: 'Not Found' })
+}
+
+/**
+ * Checks the request against the route policy (see route-policy.ts) when auth is enabled: public
+ * paths pass, others need a valid identity, root paths the root role. Returns the principal for the
+ * handler's finer checks (undefined: auth is off, or a public path).
+ */
+export async function authorize(req: IncomingMessage, path: string, opts: ClientApiOptions): Promise<Principal | undefined> {
+  const access = policyOf(path)
+  if (access === 'public' || opts.gate === undefined) return undefined
+  const principal = await opts.gate.authenticate(req)
+  if (access === 'root') requireRoot(principal)
+  return principal
 }
 
 /**

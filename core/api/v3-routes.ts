@@ -18,18 +18,44 @@ import {
 } from './v3-decode.ts'
 import { encodeDeleteRange, encodeHeader, encodePut, encodeRange, encodeTxn } from './v3-encode.ts'
 import type { HeaderFields, Json } from './v3-encode.ts'
+import { deleteAccesses, putAccesses, txnAccesses } from '../auth/permissions.ts'
+import { requireAccess, type AuthGate, type Principal } from './auth-gate.ts'
+import { authRoutes } from './v3-auth-routes.ts'
 
 export function headerOf(member: Member): HeaderFields {
   return { clusterId: idToDecimal(member.clusterId), memberId: idToDecimal(member.id), raftTerm: member.term() }
 }
 
-type Handler = (body: unknown, member: Member, path: string) => Promise<Json>
+/** Who asked (undefined while auth is off), and their Authorization header for forwarding. */
+export interface RouteContext {
+  principal: Principal | undefined
+  authorization?: string | undefined
+  gate?: AuthGate | undefined
+}
+
+type Handler = (body: unknown, member: Member, path: string, ctx: RouteContext) => Promise<Json>
 
 const routes: Record<string, Handler> = {
-  '/v3/kv/range': async (body, m) => encodeRange(headerOf(m), await m.range(decodeRange(body))),
-  '/v3/kv/put': async (body, m) => encodePut(headerOf(m), await m.put(decodePut(body))),
-  '/v3/kv/deleterange': async (body, m) => encodeDeleteRange(headerOf(m), await m.deleteRange(decodeDeleteRange(body))),
-  '/v3/kv/txn': async (body, m) => encodeTxn(headerOf(m), await m.txn(decodeTxn(body))),
+  '/v3/kv/range': async (body, m, _path, ctx) => {
+    const r = decodeRange(body)
+    requireAccess(ctx.principal, [{ access: 'read', key: r.key, rangeEnd: r.rangeEnd }])
+    return encodeRange(headerOf(m), await m.range(r))
+  },
+  '/v3/kv/put': async (body, m, _path, ctx) => {
+    const r = decodePut(body)
+    requireAccess(ctx.principal, putAccesses(r))
+    return encodePut(headerOf(m), await m.put(r))
+  },
+  '/v3/kv/deleterange': async (body, m, _path, ctx) => {
+    const r = decodeDeleteRange(body)
+    requireAccess(ctx.principal, deleteAccesses(r))
+    return encodeDeleteRange(headerOf(m), await m.deleteRange(r))
+  },
+  '/v3/kv/txn': async (body, m, _path, ctx) => {
+    const r = decodeTxn(body)
+    requireAccess(ctx.principal, txnAccesses(r))
+    return encodeTxn(headerOf(m), await m.txn(r))
+  },
   '/v3/kv/compaction': async (body, m) => {
     const r = await m.compact(decodeCompaction(body))
     return { header: encodeHeader(headerOf(m), r.header.revision) }
@@ -60,7 +86,8 @@ const routes: Record<string, Handler> = {
     if (r.leases.length) out.leases = r.leases.map((l) => ({ ID: String(l.id) }))
     return out
   },
-  '/v3/kv/lease/leases': async (body, m, path) => routes['/v3/lease/leases']!(body, m, path),
+  '/v3/kv/lease/leases': async (body, m, path, ctx) => routes['/v3/lease/leases']!(body, m, path, ctx),
+  ...authRoutes,
   '/v3/cluster/member/list': async (_body, m) => {
     const out: Json = { header: encodeHeader(headerOf(m), 0) }
     out.members = m.registry.list().map(encodeMember)
@@ -136,25 +163,28 @@ function stringList(v: unknown): string[] {
 
 /** Runs `handler` on the leader: a follower forwards the request to the leader's client URL. */
 function leaderOnly(handler: Handler): Handler {
-  return async (body, m, path) => {
+  return async (body, m, path, ctx) => {
     // Just after an election or a restart, the leader may not be known yet, or its client URL not
     // yet published: wait a little rather than fail at once.
     const deadline = Date.now() + 3_000
     for (;;) {
-      if (m.isLeader()) return handler(body, m, path)
+      if (m.isLeader()) return handler(body, m, path, ctx)
       const url = m.registry.get(m.leaderId())?.clientUrls[0]
-      if (url) return forwarded(url + path, body)
+      if (url) return forwarded(url + path, body, ctx.authorization)
       if (Date.now() > deadline) throw new NoLeaderError()
       await new Promise((r) => setTimeout(r, 50))
     }
   }
 }
 
-async function forwarded(url: string, body: unknown): Promise<Json> {
+async function forwarded(url: string, body: unknown, authorization: string | undefined): Promise<Json> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-cairn-forwarded': '1' }
+  // The leader checks the same credentials again (tokens verify on every member).
+  if (authorization !== undefined) headers.authorization = authorization
   const res = await fetch(url, {
     method: 'POST',
     body: JSON.stringify(body),
-    headers: { 'content-type': 'application/json', 'x-cairn-forwarded': '1' },
+    headers,
     signal: AbortSignal.timeout(15_000),
   })
   const json = (await res.json()) as Json
@@ -168,8 +198,15 @@ async function leaseGrant(body: unknown, m: Member): Promise<Json> {
   return { header: encodeHeader(headerOf(m), r.header.revision), ID: String(r.id), TTL: String(r.ttl) }
 }
 
-async function leaseRevoke(body: unknown, m: Member): Promise<Json> {
-  const r = await m.leaseRevoke(decodeLeaseId(body))
+async function leaseRevoke(body: unknown, m: Member, _path: string, ctx: RouteContext): Promise<Json> {
+  const id = decodeLeaseId(body)
+  if (ctx.principal !== undefined && !ctx.principal.permissions.root) {
+    // etcd's rule: revoking deletes the lease's keys, so it needs write access to every one of them.
+    await m.linearizableBarrier()
+    const attached = await m.mvcc.leaseTimeToLive({ id, keys: true })
+    requireAccess(ctx.principal, (attached?.keys ?? []).map((key) => ({ access: 'write' as const, key })))
+  }
+  const r = await m.leaseRevoke(id)
   return { header: encodeHeader(headerOf(m), r.header.revision) }
 }
 
@@ -191,10 +228,10 @@ async function leaseTimeToLive(body: unknown, m: Member): Promise<Json> {
   return out
 }
 
-export async function routeV3(path: string, body: unknown, member: Member): Promise<Json | undefined> {
+export async function routeV3(path: string, body: unknown, member: Member, ctx: RouteContext = { principal: undefined }): Promise<Json | undefined> {
   const handler = routes[path]
   if (!handler) return undefined
-  return handler(body, member, path)
+  return handler(body, member, path, ctx)
 }
 
 export function v3Paths(): string[] {

@@ -25,6 +25,8 @@ const FLAGS: Array<[keyof typeof SERVE_FLAG_DEFAULTS, string]> = [
   ['quotaBackendBytes', 'raise an alarm when the backend size exceeds this quota'],
   ['maxRequestBytes', 'maximum client request size in bytes'],
   ['maxTxnOps', 'maximum number of operations in a transaction'],
+  ['authTokenTtl', 'seconds an auth token stays valid'],
+  ['bcryptCost', 'bcrypt cost of password hashes (4-31)'],
   ['logLevel', 'log level: debug, info, warn, error'],
 ]
 

@@ -25,6 +25,10 @@ export interface ServeOptions {
   quotaBackendBytes: number
   maxRequestBytes: number
   maxTxnOps: number
+  /** How long an auth token lives (etcd's --auth-token-ttl, seconds). */
+  authTokenTtlMs: number
+  /** bcrypt cost of password hashes (etcd's --bcrypt-cost, 4-31). */
+  bcryptCost: number
   logLevel: string
 }
 
@@ -48,6 +52,8 @@ export const SERVE_FLAG_DEFAULTS = {
   quotaBackendBytes: String(2 * 1024 * 1024 * 1024),
   maxRequestBytes: String(1.5 * 1024 * 1024),
   maxTxnOps: '128',
+  authTokenTtl: '300',
+  bcryptCost: '10',
   logLevel: 'info',
 } as const
 
@@ -94,6 +100,8 @@ export function parseServeOptions(raw: RawServeFlags): ServeOptions {
     quotaBackendBytes: positiveInt('--quota-backend-bytes', f.quotaBackendBytes),
     maxRequestBytes: positiveInt('--max-request-bytes', f.maxRequestBytes),
     maxTxnOps: positiveInt('--max-txn-ops', f.maxTxnOps),
+    authTokenTtlMs: positiveInt('--auth-token-ttl', f.authTokenTtl) * 1000,
+    bcryptCost: bcryptCostOf(f.bcryptCost),
     logLevel: f.logLevel,
   }
 }
@@ -170,4 +178,10 @@ export function parseGoDuration(s: string): number | undefined {
     at = re.lastIndex
   }
   return at > 0 ? total : undefined
+}
+
+function bcryptCostOf(v: string): number {
+  const cost = positiveInt('--bcrypt-cost', v)
+  if (cost < 4 || cost > 31) throw new ConfigError(`--bcrypt-cost must be from 4 to 31, got ${cost}`)
+  return cost
 }

@@ -369,7 +369,7 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
       await listen(server, url)
     }
     for (const url of opts.listenClientUrls) {
-      const server = createClientServer({ member, logger: log, maxRequestBytes: opts.maxRequestBytes, metrics })
+      const server = createClientServer({ member, logger: log, maxRequestBytes: opts.maxRequestBytes, metrics, auth: { tokenTtlMs: opts.authTokenTtlMs, bcryptCost: opts.bcryptCost } })
       clientServers.push(server)
       await listen(server, url)
     }
