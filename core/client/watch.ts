@@ -313,10 +313,16 @@ export class WatchManager {
     }
   }
 
-  private open(endpoint: string): Promise<void> {
+  private async open(endpoint: string): Promise<void> {
     const url = endpoint.replace(/^http/, 'ws') + '/v3/watch'
+    const headers = await this.transport.authHeaders()
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: this.transport.dialTimeoutMs })
+      const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: this.transport.dialTimeoutMs, headers })
+      ws.once('unexpected-response', (_req, res) => {
+        // 401: the token expired or is outdated; the next attempt authenticates again.
+        if (res.statusCode === 401) this.transport.invalidateToken()
+        ws.emit('error', new Error(`watch refused with HTTP ${res.statusCode}`))
+      })
       ws.once('open', () => {
         ws.removeAllListeners('error')
         this.adopt(ws, endpoint)
