@@ -404,6 +404,16 @@ export class WatchManager {
     const id = int(r.watch_id, 'watch_id')
     const header = decodeHeader(r.header)
     const w = this.watches.get(id)
+    const refusedInFlight = this.inFlight !== undefined && (w === undefined || w === this.inFlight)
+    if (r.created === true && r.canceled === true && refusedInFlight && this.inFlight !== undefined) {
+      // The in-flight create was refused (e.g. permission denied); etcd 3.4 answers it without our ID.
+      const refused = this.inFlight
+      this.inFlight = undefined
+      this.watches.delete(refused.id)
+      refused.finish(serverError({ message: typeof r.cancel_reason === 'string' ? r.cancel_reason : 'watch refused' }))
+      this.sendNextCreate()
+      return
+    }
     if (r.created === true) {
       if (this.inFlight?.id === id) this.inFlight = undefined
       w?.onCreated(header)

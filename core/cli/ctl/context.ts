@@ -28,6 +28,8 @@ export interface GlobalFlags {
   dialTimeout: string
   commandTimeout: string
   hex?: boolean
+  user?: string
+  password?: string
 }
 
 export interface Context {
@@ -36,6 +38,8 @@ export interface Context {
   dialTimeoutMs: number
   commandTimeoutMs: number
   hex: boolean
+  /** Credentials (--user name[:password], --password); the password was prompted for if omitted. */
+  user?: { name: string; password: string }
 }
 
 /** Ends the command with an exit code and (unless empty) one `Error: …` line on stderr. */
@@ -58,6 +62,26 @@ export function addGlobalFlags(program: Command): void {
     .addOption(new Option('--dial-timeout <duration>', 'timeout to connect to an endpoint').default('2s'))
     .addOption(new Option('--command-timeout <duration>', 'timeout of a short command (retries included)').default('5s'))
     .addOption(new Option('--hex', 'print keys and values as hex-escaped bytes'))
+    .addOption(new Option('--user <name[:password]>', 'user name and password for a cluster with auth enabled').env('CAIRN_USER'))
+    .addOption(new Option('--password <password>', 'password of --user (when it has no ":password")').env('CAIRN_PASSWORD'))
+  // A password left out of --user is asked for on the terminal before the command runs.
+  program.hook('preAction', async (_program, actionCommand) => {
+    const g = actionCommand.optsWithGlobals<GlobalFlags>()
+    if (g.user === undefined || g.user === '' || g.user.includes(':') || typeof g.password === 'string') return
+    const { promptPassword } = await import('./prompt.ts')
+    promptedPassword = await promptPassword('Password: ')
+  })
+}
+
+let promptedPassword: string | undefined
+
+/** --user name[:password] and --password as credentials (undefined without --user). */
+export function credentialsOf(g: Pick<GlobalFlags, 'user' | 'password'>): { name: string; password: string } | undefined {
+  if (g.user === undefined || g.user === '') return undefined
+  const colon = g.user.indexOf(':')
+  if (colon >= 0) return { name: g.user.slice(0, colon), password: g.user.slice(colon + 1) }
+  // (`user add --no-password` has a local boolean `password` flag: only a string is a password.)
+  return { name: g.user, password: typeof g.password === 'string' ? g.password : (promptedPassword ?? '') }
 }
 
 export function contextOf(cmd: Command): Context {
@@ -71,13 +95,16 @@ export function contextOf(cmd: Command): Context {
     .map((e) => e.trim())
     .filter((e) => e !== '')
   if (endpoints.length === 0) throw new CliExit(Exit.BadArgs, 'no endpoints given')
-  return {
+  const ctx: Context = {
     endpoints,
     writeOut,
     dialTimeoutMs: durationFlag('--dial-timeout', g.dialTimeout),
     commandTimeoutMs: durationFlag('--command-timeout', g.commandTimeout),
     hex: g.hex === true,
   }
+  const user = credentialsOf(g)
+  if (user !== undefined) ctx.user = user
+  return ctx
 }
 
 function durationFlag(name: string, v: string): number {
@@ -90,7 +117,8 @@ function durationFlag(name: string, v: string): number {
 
 export function clientOf(ctx: Context, endpoints: string[] = ctx.endpoints): Client {
   try {
-    return new Client({ endpoints, dialTimeoutMs: ctx.dialTimeoutMs, callTimeoutMs: ctx.commandTimeoutMs })
+    const credentials = ctx.user === undefined ? {} : { username: ctx.user.name, password: ctx.user.password }
+    return new Client({ endpoints, dialTimeoutMs: ctx.dialTimeoutMs, callTimeoutMs: ctx.commandTimeoutMs, ...credentials })
   } catch (e) {
     throw new CliExit(Exit.BadArgs, (e as Error).message)
   }

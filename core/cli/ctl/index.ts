@@ -1,6 +1,7 @@
 // The etcdctl-style verbs of `cairn`.
 
 import type { Command } from 'commander'
+import { authCommands } from './auth.ts'
 import { addGlobalFlags } from './context.ts'
 import { endpointCommand } from './endpoint.ts'
 import { compactionCommand, delCommand, getCommand, putCommand } from './kv.ts'
@@ -11,7 +12,7 @@ import { watchCommand } from './watch.ts'
 
 export function addCtlCommands(program: Command): void {
   addGlobalFlags(program)
-  for (const cmd of [getCommand(), putCommand(), delCommand(), txnCommand(), compactionCommand(), watchCommand(), leaseCommand(), memberCommand(), endpointCommand()]) {
+  for (const cmd of [getCommand(), putCommand(), delCommand(), txnCommand(), compactionCommand(), watchCommand(), leaseCommand(), memberCommand(), endpointCommand(), ...authCommands()]) {
     program.addCommand(cmd)
   }
 }
