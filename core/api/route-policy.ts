@@ -2,7 +2,7 @@
 // forgotten: a path not listed here needs the root role (fail closed), and a test walks the route
 // table asserting that everything not deliberately public refuses an unauthenticated request.
 //
-//   public         no credentials needed (health probes, version, metrics, and authenticate itself)
+//   public         no credentials needed (health probes, version, metrics, status, member list, authenticate)
 //   authenticated  any valid user; the handler checks finer permissions (keys, own user, own roles)
 //   root           the root role (cluster, maintenance and auth administration)
 
@@ -15,6 +15,10 @@ export const routePolicy: Readonly<Record<string, RouteAccess>> = {
   '/version': 'public',
   '/metrics': 'public',
   '/v3/auth/authenticate': 'public',
+  // As in etcd, a member's status and the member list need no credentials (endpoint status, health
+  // checkers and clients discovering endpoints use them); they reveal no keys.
+  '/v3/maintenance/status': 'public',
+  '/v3/cluster/member/list': 'public',
 
   '/v3/kv/range': 'authenticated',
   '/v3/kv/put': 'authenticated',
@@ -29,8 +33,6 @@ export const routePolicy: Readonly<Record<string, RouteAccess>> = {
   '/v3/kv/lease/timetolive': 'authenticated',
   '/v3/lease/leases': 'authenticated',
   '/v3/kv/lease/leases': 'authenticated',
-  '/v3/cluster/member/list': 'authenticated',
-  '/v3/maintenance/status': 'authenticated',
   '/v3/auth/status': 'authenticated',
   '/v3/auth/user/get': 'authenticated',
   '/v3/auth/role/get': 'authenticated',
