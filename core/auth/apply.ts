@@ -3,7 +3,7 @@
 // those. Semantics follow etcd 3.4's auth store (root rules, no-op grants, revocation errors).
 
 import { CairnError, InvalidArgumentError } from '../errors.ts'
-import { equalBytes } from '../mvcc/bytes.ts'
+import { compareBytes, equalBytes } from '../mvcc/bytes.ts'
 import type { AuthRequest } from './requests.ts'
 import type { AuthState, Permission, Role, User } from './types.ts'
 import { rootRole, rootUser } from './types.ts'
@@ -116,6 +116,8 @@ export function applyAuthRequest(state: AuthState, request: AuthRequest): AuthSt
     const r = d.role(name)
     const permissions = r.permissions.filter((p) => !(equalBytes(p.key, perm.key) && sameRange(p.rangeEnd, perm.rangeEnd)))
     permissions.push(copyPermission(perm))
+    // Kept sorted by key, then range end, as etcd keeps them (role get lists them in this order).
+    permissions.sort((x, y) => compareBytes(x.key, y.key) || compareBytes(x.rangeEnd ?? new Uint8Array(0), y.rangeEnd ?? new Uint8Array(0)))
     d.roles.set(name, { name, permissions })
     d.touchHolders(name)
   } else if ('roleRevokePermission' in request) {
