@@ -22,6 +22,8 @@ export type Identity =
 /** An authenticated user, as of one auth state. */
 export interface Principal {
   user: string
+  /** The user's permission revision the permissions belong to (writes carry it, see core/auth/guard.ts). */
+  revision: number
   permissions: UserPermissions
 }
 
@@ -99,7 +101,10 @@ export class AuthGate {
       userName = identity.user
     }
     // Permissions are taken from the state current now (not the one the password was checked against).
-    return { user: userName, permissions: userPermissions(this.state(), userName) }
+    const now = this.state()
+    const user = now.users.get(userName)
+    if (user === undefined) throw new CairnError('InvalidAuthToken', `user ${userName} is gone`)
+    return { user: userName, revision: user.revision, permissions: userPermissions(now, userName) }
   }
 
   /** Checks a password (for /v3/auth/authenticate). */

@@ -21,6 +21,7 @@ import type { HeaderFields, Json } from './v3-encode.ts'
 import { deleteAccesses, putAccesses, txnAccesses } from '../auth/permissions.ts'
 import { requireAccess, type AuthGate, type Principal } from './auth-gate.ts'
 import { authRoutes } from './v3-auth-routes.ts'
+import type { ApplyResponse, GuardedRequest } from '../mvcc/requests.ts'
 
 export function headerOf(member: Member): HeaderFields {
   return { clusterId: idToDecimal(member.clusterId), memberId: idToDecimal(member.id), raftTerm: member.term() }
@@ -44,17 +45,20 @@ const routes: Record<string, Handler> = {
   '/v3/kv/put': async (body, m, _path, ctx) => {
     const r = decodePut(body)
     requireAccess(ctx.principal, putAccesses(r))
-    return encodePut(headerOf(m), await m.put(r))
+    if (ctx.principal === undefined) return encodePut(headerOf(m), await m.put(r))
+    return encodePut(headerOf(m), await proposeGuarded(m, ctx.principal, { put: r }, (a) => ('put' in a ? a.put : undefined)))
   },
   '/v3/kv/deleterange': async (body, m, _path, ctx) => {
     const r = decodeDeleteRange(body)
     requireAccess(ctx.principal, deleteAccesses(r))
-    return encodeDeleteRange(headerOf(m), await m.deleteRange(r))
+    if (ctx.principal === undefined) return encodeDeleteRange(headerOf(m), await m.deleteRange(r))
+    return encodeDeleteRange(headerOf(m), await proposeGuarded(m, ctx.principal, { deleteRange: r }, (a) => ('deleteRange' in a ? a.deleteRange : undefined)))
   },
   '/v3/kv/txn': async (body, m, _path, ctx) => {
     const r = decodeTxn(body)
     requireAccess(ctx.principal, txnAccesses(r))
-    return encodeTxn(headerOf(m), await m.txn(r))
+    if (ctx.principal === undefined) return encodeTxn(headerOf(m), await m.txn(r))
+    return encodeTxn(headerOf(m), await proposeGuarded(m, ctx.principal, { txn: r }, (a) => ('txn' in a ? a.txn : undefined)))
   },
   '/v3/kv/compaction': async (body, m) => {
     const r = await m.compact(decodeCompaction(body))
@@ -131,6 +135,18 @@ const routes: Record<string, Handler> = {
     if (m.isLearner()) out.isLearner = true
     return out
   },
+}
+
+/**
+ * Proposes a write checked for `principal`, carrying the user's permission revision so that the entry
+ * is refused (AuthOldRevision) if the permissions changed before it is applied.
+ */
+async function proposeGuarded<T>(m: Member, principal: Principal, request: GuardedRequest, pick: (a: ApplyResponse) => T | undefined): Promise<T> {
+  const outcome = await m.propose({ guarded: { user: principal.user, userRevision: principal.revision, request } })
+  if (outcome.status === 'refused') throw outcome.error
+  const value = outcome.status === 'applied' && outcome.response !== undefined ? pick(outcome.response) : undefined
+  if (value === undefined) throw new Error('a guarded write was applied with an unexpected answer')
+  return value
 }
 
 const memberships = new WeakMap<Member, Membership>()

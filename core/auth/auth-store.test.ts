@@ -117,4 +117,26 @@ describe('auth state in the keyspace store (MvccStore + AuthStore)', () => {
     expect(target.auth.state()).toEqual(state)
     expect(target.auth.state().users.has('stale')).toBe(false)
   })
+
+  test('a guarded write applies only while its user\'s permissions are unchanged (etcd\'s auth revision check)', async () => {
+    const store = await MvccStore.open(new MemoryBackend())
+    let index = 0
+    const enable: AuthRequest[] = [...setup, { userGrantRole: { user: 'root', role: 'root' } }, { authEnable: { tokenSecret: 's' } }]
+    for (const r of enable) expect((await store.apply(++index, { auth: r })).status).toBe('applied')
+    const revision = store.auth.state().users.get('alice')!.revision
+    const put = (v: string) => ({ guarded: { user: 'alice', userRevision: revision, request: { put: { key: b('app/1'), value: b(v) } } } })
+    const ok = await store.apply(++index, put('1'))
+    expect(ok).toMatchObject({ status: 'applied', response: { put: {} } })
+    // The role loses its grant while a write checked before is in flight: the write is refused.
+    await store.apply(++index, { auth: { roleRevokePermission: { role: 'app', key: b('app/'), rangeEnd: b('app0') } } })
+    const stale = await store.apply(++index, put('2'))
+    expect(stale.status === 'refused' && stale.error.code).toBe('AuthOldRevision')
+    expect((await store.range({ key: b('app/1') })).kvs.map((kv) => new TextDecoder().decode(kv.value))).toEqual(['1'])
+    // With auth off there is nothing to check.
+    await store.apply(++index, { auth: { authDisable: {} } })
+    expect((await store.apply(++index, put('3'))).status).toBe('applied')
+    // A guard around anything but put, deleteRange or txn is refused.
+    const bad = await store.apply(++index, { guarded: { user: 'alice', userRevision: revision, request: { compaction: { revision: 1 } } } } as never)
+    expect(bad.status === 'refused' && bad.error.code).toBe('InvalidArgument')
+  })
 })

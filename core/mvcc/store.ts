@@ -7,6 +7,7 @@
 // expiry is the server's decision, applied as a LeaseRevoke entry.
 
 import { AuthStore, type PreparedAuthChange } from '../auth/auth-store.ts'
+import { unguard } from '../auth/guard.ts'
 import { CairnError, CompactedError, CorruptDataError, FutureRevisionError, LeaseNotFoundError } from '../errors.ts'
 import { applyToTxn } from './apply-ops.ts'
 import type { BackendOp, KvBackend } from './backend.ts'
@@ -42,6 +43,7 @@ import type {
   RangeRequest,
   RangeResponse,
 } from './requests.ts'
+import { guardedKinds } from './requests.ts'
 import { openScanAt, type Scan } from './scan.ts'
 import { SerialQueue } from './serial.ts'
 import { clearOwnedPrefixes, restoreEntries } from './snapshot-restore.ts'
@@ -191,6 +193,7 @@ export class MvccStore {
     let authChange: PreparedAuthChange | undefined
     if (request !== undefined) {
       try {
+        if ('guarded' in request) request = unguard(this.auth.state(), request.guarded, guardedKinds)
         validateApplyRequest(request, { txnOpsMax: this.txnOpsMax })
         const context = { txn, backend: this.backend, compactRevision: this.state.compactRevision, leaseTtlSecondsMin: this.leaseTtlSecondsMin }
         if ('auth' in request) {

@@ -194,5 +194,6 @@ export function validateApplyRequest(request: ApplyRequest, limits: ValidationLi
   else if ('leaseGrant' in request) validateLeaseGrantRequest(request.leaseGrant)
   else if ('leaseRevoke' in request) checkLeaseId(request.leaseRevoke.id, 'ID')
   else if ('auth' in request) return // checked by core/auth when applied
+  else if ('guarded' in request) validateApplyRequest(request.guarded.request, limits)
   else throw new InvalidArgumentError(`unknown request ${fields[0]}`)
 }
