@@ -91,7 +91,7 @@ let url: string
 let follower: string
 
 beforeAll(async () => {
-  cluster = await TestCluster.start({ size: 3, extraArgs: FAST_BCRYPT })
+  cluster = await TestCluster.start({ size: 3, extraArgs: FAST_BCRYPT, snapshotCount: 200 })
   for (let i = 0; i < 3; i++) await cluster.waitHealthy(i)
   const leader = await cluster.waitForLeader()
   url = cluster.members[leader]!.clientUrl
@@ -271,6 +271,33 @@ describe('auth on a 3-member cluster', () => {
     }
   }, 90_000)
 
+  it('a member that missed auth changes gets them in the snapshot the leader sends', async () => {
+    const leader = await cluster.waitForLeader()
+    const victim = (leader + 1) % 3
+    const lurl = cluster.members[leader]!.clientUrl
+    const root = basic('root', 'rootpw')
+    await cluster.kill(victim)
+    await ok(lurl, '/v3/auth/user/add', { name: 'carol', password: 'carolpw' }, root)
+    await ok(lurl, '/v3/auth/role/add', { name: 'late' }, root)
+    await ok(lurl, '/v3/auth/role/grant', { name: 'late', perm: { permType: 'READ', key: b64('app/'), range_end: b64('app0') } }, root)
+    await ok(lurl, '/v3/auth/user/grant', { user: 'carol', role: 'late' }, root)
+    // Enough entries that the leader compacts its log past the victim (it keeps 5,000 behind a snapshot).
+    let next = 0
+    const writer = async () => {
+      for (let i = next++; i < 5400; i = next++) await ok(lurl, '/v3/kv/put', { key: b64(`app/bulk/${i % 50}`), value: b64(String(i)) }, root)
+    }
+    await Promise.all(Array.from({ length: 16 }, writer))
+    cluster.startMember(victim)
+    await cluster.waitHealthy(victim, 30_000)
+    const vurl = cluster.members[victim]!.clientUrl
+    const deadline = Date.now() + 20_000
+    while (!cluster.members[victim]!.stderr.includes('restored snapshot from leader') && Date.now() < deadline) await sleep(100)
+    expect(cluster.members[victim]!.stderr).toContain('restored snapshot from leader')
+    const carol = await token(vurl, 'carol', 'carolpw')
+    expect((await ok(vurl, '/v3/kv/range', { key: b64('app/1'), serializable: true }, carol)).count).toBe('1')
+    expect((await call(vurl, '/v3/kv/put', { key: b64('app/1'), value: b64('x') }, carol)).status).toBe(403)
+  }, 120_000)
+
   it('a backup carries the auth state into the restored cluster', async () => {
     const res = await fetch(`${url}/v3/maintenance/snapshot`, { headers: { authorization: basic('root', 'rootpw') } })
     expect(res.status).toBe(200)
@@ -295,7 +322,7 @@ describe('auth on a 3-member cluster', () => {
       const alice = await token(u, 'alice', 'alicepw')
       expect((await ok(u, '/v3/kv/range', { key: b64('app/1') }, alice)).count).toBe('1')
       expect((await call(u, '/v3/kv/range', { key: b64('secret') }, alice)).status).toBe(403)
-      expect((await ok(u, '/v3/auth/user/list', {}, basic('root', 'rootpw'))).users).toEqual(['alice', 'bob', 'root'])
+      expect((await ok(u, '/v3/auth/user/list', {}, basic('root', 'rootpw'))).users).toEqual(['alice', 'bob', 'carol', 'root'])
     } finally {
       await target.stop()
     }
