@@ -2,6 +2,7 @@
 
 import { createWriteStream } from 'node:fs'
 import { rename, rm } from 'node:fs/promises'
+import { authHeadersOf } from './ctl/context.ts'
 import { describeFetchError } from './fetch-error.ts'
 import { Command, Option } from 'commander'
 import { CairnError } from '../errors.ts'
@@ -28,13 +29,13 @@ function progress(bytes: number, started: number, what = 'saved'): void {
   process.stderr.write(`\r${mb.toFixed(1)} MiB ${what} (${rate.toFixed(1)} MiB/s)   `)
 }
 
-async function save(file: string, endpoints: string[]): Promise<void> {
+async function save(file: string, endpoints: string[], headers: Record<string, string>): Promise<void> {
   const partial = `${file}.part`
   let lastError = 'no endpoint'
   for (const endpoint of endpoints) {
     let res: Response
     try {
-      res = await fetch(`${endpoint}/v3/maintenance/snapshot`, { signal: AbortSignal.timeout(10_000) })
+      res = await fetch(`${endpoint}/v3/maintenance/snapshot`, { headers, signal: AbortSignal.timeout(10_000) })
     } catch (e) {
       lastError = describeFetchError(endpoint, e)
       continue
@@ -94,7 +95,7 @@ export function snapshotCommand(): Command {
     .description('stream a consistent snapshot from a live member into FILE (writes continue meanwhile)')
     .option('--endpoints <urls>', 'client URLs to try, comma-separated (default CAIRN_ENDPOINTS or http://127.0.0.1:2379)')
     .action(async (file: string, _opts: unknown, self: Command) => {
-      await save(file, endpointsOf(self)).catch((e: unknown) => fail((e as Error).message))
+      await save(file, endpointsOf(self), authHeadersOf(self)).catch((e: unknown) => fail((e as Error).message))
     })
   cmd
     .command('status <file>')

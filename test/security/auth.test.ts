@@ -3,8 +3,7 @@
 // grant on v3, v2 and watches, tokens die with a permission change, and the auth state is replicated,
 // survives restarts and travels in backups.
 
-import { execFile } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
+import { execFile, spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -187,6 +186,8 @@ describe('auth on a 3-member cluster', () => {
     const lease = (await ok(url, '/v3/lease/grant', { TTL: '60' }, alice)).ID as string
     await ok(url, '/v3/kv/put', { key: b64('app/leased'), value: b64('1'), lease }, alice)
     expect((await call(url, '/v3/lease/revoke', { ID: lease }, bob)).status).toBe(403)
+    // Keep-alives run on the leader: a follower forwards them with the caller's credentials.
+    expect(((await ok(follower, '/v3/lease/keepalive', { ID: lease }, alice)).result as { TTL: string }).TTL).toBe('60')
     await ok(follower, '/v3/lease/revoke', { ID: lease }, alice)
   }, 30_000)
 
@@ -248,6 +249,17 @@ describe('auth on a 3-member cluster', () => {
     )
     expect((await cairn([...e, 'auth', 'status', '--user', 'root:rootpw'])).stdout).toMatch(/^Authentication Status: true\nAuthRevision: \d+\n$/)
     expect((await cairn([...e, 'user', 'list', '--user', 'root:rootpw'])).stdout).toBe('alice\nbob\nroot\n')
+    // passwd reads the new password from stdin with --interactive=false.
+    const passwd = spawnSync(process.execPath, ['bin/cairn.js', ...e, 'user', 'passwd', 'bob', '--interactive=false', '--user', 'root:rootpw'], {
+      cwd: ROOT,
+      input: 'bobpw2\n',
+      encoding: 'utf8',
+      timeout: 30_000,
+    })
+    expect(passwd.stdout, passwd.stderr).toBe('Password updated\n')
+    await token(cluster.members[0]!.clientUrl, 'bob', 'bobpw2')
+    expect((await call(cluster.members[0]!.clientUrl, '/v3/auth/authenticate', { name: 'bob', password: 'bobpw' })).body.code).toBe(3)
+    await ok(cluster.members[0]!.clientUrl, '/v3/auth/user/changepw', { name: 'bob', password: 'bobpw' }, basic('root', 'rootpw'))
   }, 60_000)
 
   it('the auth state survives a member restart and a restart of the whole cluster', async () => {
@@ -299,10 +311,11 @@ describe('auth on a 3-member cluster', () => {
   }, 120_000)
 
   it('a backup carries the auth state into the restored cluster', async () => {
-    const res = await fetch(`${url}/v3/maintenance/snapshot`, { headers: { authorization: basic('root', 'rootpw') } })
-    expect(res.status).toBe(200)
     const file = join(cluster.root, 'backup.snap')
-    await writeFile(file, Buffer.from(await res.arrayBuffer()))
+    const e = ['--endpoints', cluster.members.map((m) => m.clientUrl).join(',')]
+    expect((await cairn([...e, 'snapshot', 'save', file])).code).not.toBe(0)
+    const saved = await cairn([...e, 'snapshot', 'save', file, '--user', 'root:rootpw'])
+    expect(saved.code, saved.stderr).toBe(0)
     const target = await TestCluster.allocate({ size: 1, extraArgs: FAST_BCRYPT })
     try {
       const m = target.members[0]!

@@ -75,6 +75,13 @@ export function addGlobalFlags(program: Command): void {
 
 let promptedPassword: string | undefined
 
+/** Basic-auth headers for commands that call the API with fetch (snapshot save, move-leader). */
+export function authHeadersOf(cmd: Command): Record<string, string> {
+  const user = credentialsOf(cmd.optsWithGlobals<GlobalFlags>())
+  if (user === undefined) return {}
+  return { authorization: 'Basic ' + Buffer.from(`${user.name}:${user.password}`).toString('base64') }
+}
+
 /** --user name[:password] and --password as credentials (undefined without --user). */
 export function credentialsOf(g: Pick<GlobalFlags, 'user' | 'password'>): { name: string; password: string } | undefined {
   if (g.user === undefined || g.user === '') return undefined
