@@ -6,6 +6,7 @@ import { existsSync, statSync } from 'node:fs'
 import { Command, Option } from 'commander'
 import pino from 'pino'
 import { Client } from '../../core/client/index.ts'
+import { credentialOptionsOf } from '../../core/cli/ctl/context.ts'
 import { systemClock } from './clock.ts'
 import { Confd } from './daemon.ts'
 import type { ConfdConfig } from './daemon.ts'
@@ -124,7 +125,12 @@ export function confdCommand(): Command {
         process.exit(1)
       }
       const log = pino({ level: flags.logLevel, base: { name: 'cairn-confd' } }, pino.destination(2))
-      const client = new Client({ endpoints: parsed.endpoints, dialTimeoutMs: parsed.dialTimeoutMs, callTimeoutMs: parsed.config.callTimeoutMs })
+      const client = new Client({
+        endpoints: parsed.endpoints,
+        dialTimeoutMs: parsed.dialTimeoutMs,
+        callTimeoutMs: parsed.config.callTimeoutMs,
+        ...credentialOptionsOf(self.optsWithGlobals()),
+      })
       const confd = new Confd(parsed.config, client, log, processDeps(systemClock), (text) => process.stdout.write(text))
       const code = await run(confd, parsed.mode, log)
       client.close()

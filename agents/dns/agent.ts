@@ -34,6 +34,8 @@ export interface DnsOptions {
   prefix: string
   nameservers: Upstream[]
   endpoints: string[]
+  /** --user/--password for a cluster with auth enabled. */
+  credentials?: { username?: string; password?: string }
 }
 
 /** Validates the flags; throws RangeError with one line naming the flag for a configuration error. */
@@ -74,7 +76,7 @@ export interface RunningDns {
 export async function startDns(opts: DnsOptions, logger: Logger): Promise<RunningDns> {
   let client: Client
   try {
-    client = new Client({ endpoints: opts.endpoints })
+    client = new Client({ endpoints: opts.endpoints, ...opts.credentials })
   } catch (e) {
     throw new RangeError(`--endpoints: ${(e as Error).message}`)
   }

@@ -75,6 +75,12 @@ export function addGlobalFlags(program: Command): void {
 
 let promptedPassword: string | undefined
 
+/** --user/--password as Client options ({} without --user), for the agents' own clients. */
+export function credentialOptionsOf(g: { user?: string | undefined; password?: unknown }): { username?: string; password?: string } {
+  const user = credentialsOf({ ...(g.user !== undefined ? { user: g.user } : {}), ...(typeof g.password === 'string' ? { password: g.password } : {}) })
+  return user === undefined ? {} : { username: user.name, password: user.password }
+}
+
 /** Basic-auth headers for commands that call the API with fetch (snapshot save, move-leader). */
 export function authHeadersOf(cmd: Command): Record<string, string> {
   const user = credentialsOf(cmd.optsWithGlobals<GlobalFlags>())
