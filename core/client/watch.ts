@@ -408,6 +408,12 @@ export class WatchManager {
     if (r.created === true && r.canceled === true && refusedInFlight && this.inFlight !== undefined) {
       // The in-flight create was refused (e.g. permission denied); etcd 3.4 answers it without our ID.
       const refused = this.inFlight
+      if (r.cancel_reason === 'etcdserver: invalid auth token' && this.socket) {
+        // The socket's token expired or is outdated: reconnect with a fresh one; the watch is created again.
+        this.transport.invalidateToken()
+        this.onBroken(this.socket)
+        return
+      }
       this.inFlight = undefined
       this.watches.delete(refused.id)
       refused.finish(serverError({ message: typeof r.cancel_reason === 'string' ? r.cancel_reason : 'watch refused' }))
