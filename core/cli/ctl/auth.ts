@@ -167,7 +167,7 @@ const rangeOptions = (): Option[] => [
 ]
 
 /** The range a grant or revoke names: key [endkey], --prefix or --from-key, as etcdctl. */
-function permissionRange(args: string[], flags: Record<string, unknown>, what: string): { key: Uint8Array; rangeEnd?: Uint8Array } {
+function permissionRange(args: string[], flags: Record<string, unknown>): { key: Uint8Array; rangeEnd?: Uint8Array } {
   const key = toBytes(args[0] ?? '')
   const end = args[1]
   if (flags.prefix === true && flags.fromKey === true) throw badArgs('--from-key and --prefix flags are mutually exclusive')
@@ -177,7 +177,6 @@ function permissionRange(args: string[], flags: Record<string, unknown>, what: s
   if (flags.prefix === true) return { key, rangeEnd: key.length === 0 ? Uint8Array.of(0) : prefixEnd(key) }
   if (flags.fromKey === true) return { key: key.length === 0 ? Uint8Array.of(0) : key, rangeEnd: Uint8Array.of(0) }
   if (end !== undefined) return { key, rangeEnd: toBytes(end) }
-  void what
   return { key }
 }
 
@@ -238,7 +237,7 @@ function roleCommand(): Command {
         need(args, 3, 'role grant command requires role name, permission type, and key [endkey] as its argument')
         const permType = permissionTypeNames[args[1]!.toLowerCase()]
         if (permType === undefined) throw badArgs(`invalid permission type ${args[1]}`)
-        const { key, rangeEnd } = permissionRange(args.slice(2), flags, 'grant')
+        const { key, rangeEnd } = permissionRange(args.slice(2), flags)
         const header = await call(client.auth.roleGrantPermission(args[0]!, permType, key, rangeEnd))
         say(ctx, `Role ${args[0]} updated\n`, () => ({ header: headerJson(header) }))
       },
@@ -252,7 +251,7 @@ function roleCommand(): Command {
       ['role name', 'key', 'endkey'],
       async (ctx, client, args, flags) => {
         need(args, 2, 'role revoke-permission command requires role name and key [endkey] as its argument')
-        const { key, rangeEnd } = permissionRange(args.slice(1), flags, 'revoke')
+        const { key, rangeEnd } = permissionRange(args.slice(1), flags)
         const header = await call(client.auth.roleRevokePermission(args[0]!, key, rangeEnd))
         const text =
           rangeEnd === undefined
