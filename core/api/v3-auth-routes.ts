@@ -39,9 +39,14 @@ function gateOf(ctx: AuthRouteContext): AuthGate {
   return ctx.gate
 }
 
-/** Proposes an auth change and waits until it is applied here. */
-export async function proposeAuth(m: Member, request: AuthRequest): Promise<AuthResponse> {
-  const outcome = await m.propose({ auth: request })
+/**
+ * Proposes an auth change and waits until it is applied here. With auth on, the change carries its
+ * user's permission revision, so it is refused if that user lost the root role meanwhile.
+ */
+export async function proposeAuth(m: Member, request: AuthRequest, principal?: Principal): Promise<AuthResponse> {
+  const outcome = await m.propose(
+    principal === undefined ? { auth: request } : { guarded: { user: principal.user, userRevision: principal.revision, request: { auth: request } } },
+  )
   if (outcome.status === 'refused') throw outcome.error
   if (outcome.status !== 'applied' || outcome.response === undefined || !('auth' in outcome.response)) {
     throw new Error('auth change applied with an unexpected answer')
@@ -51,7 +56,7 @@ export async function proposeAuth(m: Member, request: AuthRequest): Promise<Auth
 
 function change(make: (o: JsonObject, ctx: AuthRouteContext) => Promise<AuthRequest> | AuthRequest): AuthHandler {
   return async (body, m, _path, ctx) => {
-    await proposeAuth(m, await make(asObject(body, 'auth request'), ctx))
+    await proposeAuth(m, await make(asObject(body, 'auth request'), ctx), ctx.principal)
     return { header: header(m) }
   }
 }

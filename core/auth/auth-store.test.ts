@@ -135,7 +135,13 @@ describe('auth state in the keyspace store (MvccStore + AuthStore)', () => {
     // With auth off there is nothing to check.
     await store.apply(++index, { auth: { authDisable: {} } })
     expect((await store.apply(++index, put('3'))).status).toBe('applied')
-    // A guard around anything but put, deleteRange or txn is refused.
+    // An auth change guarded by a user whose permissions changed meanwhile is refused too.
+    await store.apply(++index, { auth: { userGrantRole: { user: 'root', role: 'root' } } })
+    await store.apply(++index, { auth: { authEnable: { tokenSecret: 's2' } } })
+    const staleAdmin = await store.apply(++index, { guarded: { user: 'alice', userRevision: revision, request: { auth: { roleAdd: { name: 'x' } } } } })
+    expect(staleAdmin.status === 'refused' && staleAdmin.error.code).toBe('AuthOldRevision')
+    expect(store.auth.state().roles.has('x')).toBe(false)
+    // A guard around anything but put, deleteRange, txn or auth is refused.
     const bad = await store.apply(++index, { guarded: { user: 'alice', userRevision: revision, request: { compaction: { revision: 1 } } } } as never)
     expect(bad.status === 'refused' && bad.error.code).toBe('InvalidArgument')
   })

@@ -1,8 +1,8 @@
-// The apply-time half of a permission check (etcd's auth revision check). A write is checked against
-// the user's permissions when proposed, then travels as `guarded` with the user's permission revision
-// of that moment. If the user's permissions changed before the entry is applied, every member refuses
-// it alike (AuthOldRevision) and the client retries with a fresh check — so a write can never slip in
-// under permissions revoked while it was in flight.
+// The apply-time half of a permission check (etcd's auth revision check). A write or an auth change
+// is checked against the user's permissions when proposed, then travels as `guarded` with the user's
+// permission revision of that moment. If the user's permissions changed before the entry is applied,
+// every member refuses it alike (AuthOldRevision) and the client retries with a fresh check — so a
+// change can never slip in under permissions revoked while it was in flight.
 
 import { CairnError, InvalidArgumentError } from '../errors.ts'
 import type { AuthState } from './types.ts'

@@ -177,8 +177,8 @@ export type ApplyRequest =
   | { guarded: Guard<GuardedRequest> }
 
 /** The writes that travel guarded (see core/auth/guard.ts); the answer is the inner request's. */
-export type GuardedRequest = { put: PutRequest } | { deleteRange: DeleteRangeRequest } | { txn: TxnRequest }
-export const guardedKinds = ['put', 'deleteRange', 'txn'] as const
+export type GuardedRequest = { put: PutRequest } | { deleteRange: DeleteRangeRequest } | { txn: TxnRequest } | { auth: AuthRequest }
+export const guardedKinds = ['put', 'deleteRange', 'txn', 'auth'] as const
 
 export type ApplyResponse =
   | { put: PutResponse }
