@@ -17,7 +17,7 @@ import { snapshotStream } from '../server/snapshot-file.ts'
 import type { Metrics } from './metrics.ts'
 import { bcryptCostDefault } from '../auth/passwords.ts'
 import { tokenTtlMsDefault } from '../auth/tokens.ts'
-import { AuthGate, requireRoot, type AuthGateOptions, type Principal } from './auth-gate.ts'
+import { AuthGate, identityFromRequest, requireRoot, type AuthGateOptions, type Principal } from './auth-gate.ts'
 import { policyOf } from './route-policy.ts'
 
 export const VERSION = { etcdserver: '3.4.0', etcdcluster: '3.4.0', cairn: '0.1.0' }
@@ -81,7 +81,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ClientApi
     }
     const body = await readJson(req, opts.maxRequestBytes)
     const started = process.hrtime.bigint()
-    const answer = await routeV3(path, body, opts.member, { principal, authorization: req.headers.authorization, gate: opts.gate })
+    const context = { principal, authorization: req.headers.authorization, gate: opts.gate, identity: identityFromRequest(req) }
+    const answer = await routeV3(path, body, opts.member, context)
     opts.metrics.observeRequest(path, Number(process.hrtime.bigint() - started) / 1e9)
     if (answer === undefined) return sendJson(res, 404, { error: 'Not Found', code: 5, message: 'Not Found' })
     return sendJson(res, 200, answer)

@@ -19,7 +19,7 @@ import {
 import { encodeDeleteRange, encodeHeader, encodePut, encodeRange, encodeTxn } from './v3-encode.ts'
 import type { HeaderFields, Json } from './v3-encode.ts'
 import { deleteAccesses, putAccesses, txnAccesses } from '../auth/permissions.ts'
-import { requireAccess, type AuthGate, type Principal } from './auth-gate.ts'
+import { requireAccess, type AuthGate, type Identity, type Principal } from './auth-gate.ts'
 import { authRoutes } from './v3-auth-routes.ts'
 import type { ApplyResponse, GuardedRequest } from '../mvcc/requests.ts'
 
@@ -32,6 +32,14 @@ export interface RouteContext {
   principal: Principal | undefined
   authorization?: string | undefined
   gate?: AuthGate | undefined
+  /** The request's credentials, to check them again against a newer auth state. */
+  identity?: Identity | undefined
+}
+
+/** The principal re-resolved against the auth state applied now. */
+async function reauthorized(ctx: RouteContext): Promise<Principal | undefined> {
+  if (ctx.gate === undefined) return ctx.principal
+  return ctx.gate.resolve(ctx.identity)
 }
 
 type Handler = (body: unknown, member: Member, path: string, ctx: RouteContext) => Promise<Json>
@@ -39,8 +47,13 @@ type Handler = (body: unknown, member: Member, path: string, ctx: RouteContext) 
 const routes: Record<string, Handler> = {
   '/v3/kv/range': async (body, m, _path, ctx) => {
     const r = decodeRange(body)
-    requireAccess(ctx.principal, [{ access: 'read', key: r.key, rangeEnd: r.rangeEnd }])
-    return encodeRange(headerOf(m), await m.range(r))
+    if (ctx.principal === undefined) return encodeRange(headerOf(m), await m.range(r))
+    // A linearizable read is checked against the auth state as of its read index (etcd checks after
+    // the ReadIndex too): a lagging member neither lets a revoked permission through nor refuses a
+    // fresh grant. A serializable read uses the member's state, as its data.
+    if (!r.serializable) await m.linearizableBarrier()
+    requireAccess(r.serializable ? ctx.principal : await reauthorized(ctx), [{ access: 'read', key: r.key, rangeEnd: r.rangeEnd }])
+    return encodeRange(headerOf(m), await m.mvcc.range(r))
   },
   '/v3/kv/put': async (body, m, _path, ctx) => {
     const r = decodePut(body)
