@@ -18,7 +18,7 @@ import {
 } from './v3-decode.ts'
 import { encodeDeleteRange, encodeHeader, encodePut, encodeRange, encodeTxn } from './v3-encode.ts'
 import type { HeaderFields, Json } from './v3-encode.ts'
-import { deleteAccesses, putAccesses, txnAccesses } from '../auth/permissions.ts'
+import { allAllowed, deleteAccesses, putAccesses, txnAccesses, type KeyAccess } from '../auth/permissions.ts'
 import { requireAccess, type AuthGate, type Identity, type Principal } from './auth-gate.ts'
 import { authRoutes } from './v3-auth-routes.ts'
 import type { ApplyResponse, GuardedRequest } from '../mvcc/requests.ts'
@@ -34,6 +34,19 @@ export interface RouteContext {
   gate?: AuthGate | undefined
   /** The request's credentials, to check them again against a newer auth state. */
   identity?: Identity | undefined
+}
+
+/**
+ * Refuses what the principal may not do — but before refusing, catches up with the cluster (ReadIndex)
+ * and checks again, so that a member lagging behind a fresh grant does not refuse. (What it allows is
+ * checked once more when the write is applied, see core/auth/guard.ts.)
+ */
+async function requireAccessFresh(m: Member, ctx: RouteContext, needs: KeyAccess[]): Promise<Principal | undefined> {
+  if (ctx.principal === undefined || allAllowed(ctx.principal.permissions, needs)) return ctx.principal
+  await m.linearizableBarrier()
+  const fresh = await reauthorized(ctx)
+  requireAccess(fresh, needs)
+  return fresh
 }
 
 /** The principal re-resolved against the auth state applied now. */
@@ -57,21 +70,21 @@ const routes: Record<string, Handler> = {
   },
   '/v3/kv/put': async (body, m, _path, ctx) => {
     const r = decodePut(body)
-    requireAccess(ctx.principal, putAccesses(r))
-    if (ctx.principal === undefined) return encodePut(headerOf(m), await m.put(r))
-    return encodePut(headerOf(m), await proposeGuarded(m, ctx.principal, { put: r }, (a) => ('put' in a ? a.put : undefined)))
+    const principal = await requireAccessFresh(m, ctx, putAccesses(r))
+    if (principal === undefined) return encodePut(headerOf(m), await m.put(r))
+    return encodePut(headerOf(m), await proposeGuarded(m, principal, { put: r }, (a) => ('put' in a ? a.put : undefined)))
   },
   '/v3/kv/deleterange': async (body, m, _path, ctx) => {
     const r = decodeDeleteRange(body)
-    requireAccess(ctx.principal, deleteAccesses(r))
-    if (ctx.principal === undefined) return encodeDeleteRange(headerOf(m), await m.deleteRange(r))
-    return encodeDeleteRange(headerOf(m), await proposeGuarded(m, ctx.principal, { deleteRange: r }, (a) => ('deleteRange' in a ? a.deleteRange : undefined)))
+    const principal = await requireAccessFresh(m, ctx, deleteAccesses(r))
+    if (principal === undefined) return encodeDeleteRange(headerOf(m), await m.deleteRange(r))
+    return encodeDeleteRange(headerOf(m), await proposeGuarded(m, principal, { deleteRange: r }, (a) => ('deleteRange' in a ? a.deleteRange : undefined)))
   },
   '/v3/kv/txn': async (body, m, _path, ctx) => {
     const r = decodeTxn(body)
-    requireAccess(ctx.principal, txnAccesses(r))
-    if (ctx.principal === undefined) return encodeTxn(headerOf(m), await m.txn(r))
-    return encodeTxn(headerOf(m), await proposeGuarded(m, ctx.principal, { txn: r }, (a) => ('txn' in a ? a.txn : undefined)))
+    const principal = await requireAccessFresh(m, ctx, txnAccesses(r))
+    if (principal === undefined) return encodeTxn(headerOf(m), await m.txn(r))
+    return encodeTxn(headerOf(m), await proposeGuarded(m, principal, { txn: r }, (a) => ('txn' in a ? a.txn : undefined)))
   },
   '/v3/kv/compaction': async (body, m) => {
     const r = await m.compact(decodeCompaction(body))
