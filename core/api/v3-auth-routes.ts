@@ -8,6 +8,7 @@ import { hashPassword } from '../auth/passwords.ts'
 import { issueToken, newTokenSecret } from '../auth/tokens.ts'
 import type { Permission } from '../auth/types.ts'
 import { permissionTypes } from '../auth/types.ts'
+import { validateAuthRequest } from '../auth/validate.ts'
 import { CairnError, InvalidArgumentError } from '../errors.ts'
 import type { Member } from '../server/member.ts'
 import type { AuthGate, Principal } from './auth-gate.ts'
@@ -44,6 +45,7 @@ function gateOf(ctx: AuthRouteContext): AuthGate {
  * user's permission revision, so it is refused if that user lost the root role meanwhile.
  */
 export async function proposeAuth(m: Member, request: AuthRequest, principal?: Principal): Promise<AuthResponse> {
+  validateAuthRequest(request) // bad input never reaches the log (apply checks again)
   const outcome = await m.propose(
     principal === undefined ? { auth: request } : { guarded: { user: principal.user, userRevision: principal.revision, request: { auth: request } } },
   )
