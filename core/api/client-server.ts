@@ -8,6 +8,7 @@ import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'n
 import { createServer as createHttpsServer } from 'node:https'
 import type { ServerOptions as HttpsServerOptions } from 'node:https'
 import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { TLSSocket } from 'node:tls'
 import type { Fetch } from '../tls/fetch.ts'
 import { guardTlsListener } from '../tls/listener.ts'
@@ -129,20 +130,20 @@ function limitConnections(server: Server, event: 'connection' | 'secureConnectio
     socket.once('close', () => open--)
     if (open <= connectionsMax) return
     refusedSockets.add(socket)
-    const body = JSON.stringify({
-      error: `cairn: too many open client connections (at most ${connectionsMax}); retry later or use another member`,
-      code: 14,
-      message: `cairn: too many open client connections (at most ${connectionsMax}); retry later or use another member`,
-    })
-    socket.end(
-      `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    )
+    const message = `cairn: too many open client connections (at most ${connectionsMax}); retry later or use another member`
+    endSocketWithJson(socket, 503, 'Service Unavailable', { error: message, code: 14, message })
     socket.setTimeout(1000, () => socket.destroy())
     if (Date.now() - lastWarningMs > 10_000) {
       lastWarningMs = Date.now()
       logger.warn({ open, connectionsMax }, 'refusing client connections over --max-client-connections')
     }
   })
+}
+
+/** Answers a raw socket (no HTTP exchange is served on it) with one JSON response, and closes it. */
+export function endSocketWithJson(socket: Duplex, status: number, reason: string, body: unknown): void {
+  const text = JSON.stringify(body)
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`)
 }
 
 /**

@@ -11,7 +11,7 @@ import { requestPath } from '../server/request-path.ts'
 import { EventEncoder, watchFilterTypes } from '../mvcc/index.ts'
 import type { WatchCreateRequest, WatchResponse, Watcher } from '../mvcc/index.ts'
 import type { ClientApiOptions } from './client-server.ts'
-import { clientLimitsOf, isRefusedSocket, readJson, sendError } from './client-server.ts'
+import { clientLimitsOf, endSocketWithJson, isRefusedSocket, readJson, sendError } from './client-server.ts'
 import { arrayField, asObject, boolField, bytesField, field, int64Field } from './json-fields.ts'
 import { encodeHeader, encodeEvent } from './v3-encode.ts'
 import type { Json } from './v3-encode.ts'
@@ -169,11 +169,7 @@ function keepAlive(server: Server, wss: WebSocketServer, intervalMs: number): vo
 
 function refuseUpgrade(socket: Duplex, e: unknown): void {
   const err = e instanceof CairnError ? e : new CairnError('AuthRequired')
-  const body = JSON.stringify(err.toEtcdBody())
-  const reason = err.httpStatus === 403 ? 'Forbidden' : 'Unauthorized'
-  socket.end(
-    `HTTP/1.1 ${err.httpStatus} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  )
+  endSocketWithJson(socket, err.httpStatus, err.httpStatus === 403 ? 'Forbidden' : 'Unauthorized', err.toEtcdBody())
 }
 
 function serveSocket(ws: WebSocket, opts: ClientApiOptions, identity: Identity | undefined): void {
