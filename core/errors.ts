@@ -151,6 +151,11 @@ export const errorDefinitions = {
   RoleEmpty: { grpcCode: G.InvalidArgument, message: 'etcdserver: role name is empty' },
   RoleNotGranted: { grpcCode: G.FailedPrecondition, message: 'etcdserver: role is not granted to the user' },
   PermissionNotGranted: { grpcCode: G.FailedPrecondition, message: 'etcdserver: permission is not granted to the role' },
+  RootRoleNotExist: { grpcCode: G.FailedPrecondition, message: 'etcdserver: root user does not have root role' },
+  InvalidAuthMgmt: { grpcCode: G.FailedPrecondition, message: 'etcdserver: invalid auth management' },
+  AuthOldRevision: { grpcCode: G.InvalidArgument, message: 'etcdserver: revision of auth store is old' },
+  /** No credentials at all while auth is enabled (etcd answers UserEmpty with 400; Cairn says 401). */
+  AuthRequired: { grpcCode: G.Unauthenticated, message: 'cairn: authentication required' },
 } as const satisfies Record<string, ErrorDefinition>
 
 export type ErrorCode = keyof typeof errorDefinitions

@@ -7,6 +7,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs'
 import { Command, Option } from 'commander'
 import pino from 'pino'
 import { Client } from '../../core/client/index.ts'
+import { clientOptionsOf } from '../../core/cli/ctl/context.ts'
 import { endpointsOf, fail } from '../workctl/flags.ts'
 import { Agent } from './agent.ts'
 import { AGENT_DEFAULTS, buildAgentConfig } from './config.ts'
@@ -39,7 +40,7 @@ export function agentCommand(): Command {
       }
       let client: Client
       try {
-        client = new Client({ endpoints: endpointsOf(self) })
+        client = new Client({ endpoints: endpointsOf(self), ...clientOptionsOf(self.optsWithGlobals()) })
       } catch (e) {
         fail((e as Error).message)
       }

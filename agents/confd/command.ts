@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs'
 import { Command, Option } from 'commander'
 import pino from 'pino'
 import { Client } from '../../core/client/index.ts'
-import { tlsClientOption } from '../../core/cli/ctl/context.ts'
+import { clientOptionsOf } from '../../core/cli/ctl/context.ts'
 import { systemClock } from './clock.ts'
 import { Confd } from './daemon.ts'
 import type { ConfdConfig } from './daemon.ts'
@@ -131,11 +131,11 @@ export function confdCommand(): Command {
         process.exit(1)
       }
       const log = pino({ level: flags.logLevel, base: { name: 'cairn-confd' } }, pino.destination(2))
-      let tls
+      let connection
       try {
         // confd's own TLS flag names take precedence over the global --cacert, --cert, --key.
         const g = self.optsWithGlobals<Record<string, unknown>>()
-        tls = tlsClientOption({
+        connection = clientOptionsOf({
           ...g,
           ...(flags.clientCaKeys !== undefined ? { cacert: flags.clientCaKeys } : {}),
           ...(flags.clientCert !== undefined ? { cert: flags.clientCert } : {}),
@@ -145,7 +145,12 @@ export function confdCommand(): Command {
         process.stderr.write(`Error: ${(e as Error).message}\n`)
         process.exit(1)
       }
-      const client = new Client({ endpoints: parsed.endpoints, dialTimeoutMs: parsed.dialTimeoutMs, callTimeoutMs: parsed.config.callTimeoutMs, ...tls })
+      const client = new Client({
+        endpoints: parsed.endpoints,
+        dialTimeoutMs: parsed.dialTimeoutMs,
+        callTimeoutMs: parsed.config.callTimeoutMs,
+        ...connection,
+      })
       const confd = new Confd(parsed.config, client, log, processDeps(systemClock), (text) => process.stdout.write(text))
       const code = await run(confd, parsed.mode, log)
       client.close()

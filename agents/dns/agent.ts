@@ -35,8 +35,11 @@ export interface DnsOptions {
   prefix: string
   nameservers: Upstream[]
   endpoints: string[]
-  /** TLS for https endpoints (the global --cacert, --cert, --key). */
-  tls?: ClientTls
+  /**
+   * How the client reaches the members: TLS for https endpoints (the global --cacert, --cert, --key)
+   * and --user/--password for a cluster with auth enabled.
+   */
+  client?: { tls?: ClientTls; username?: string; password?: string }
 }
 
 /** Validates the flags; throws RangeError with one line naming the flag for a configuration error. */
@@ -77,7 +80,7 @@ export interface RunningDns {
 export async function startDns(opts: DnsOptions, logger: Logger): Promise<RunningDns> {
   let client: Client
   try {
-    client = new Client({ endpoints: opts.endpoints, ...(opts.tls ? { tls: opts.tls } : {}) })
+    client = new Client({ endpoints: opts.endpoints, ...opts.client })
   } catch (e) {
     throw new RangeError(`--endpoints: ${(e as Error).message}`)
   }

@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander'
 import pino from 'pino'
 import { Client } from '../../core/client/index.ts'
-import { tlsClientOption } from '../../core/cli/ctl/context.ts'
+import { clientOptionsOf } from '../../core/cli/ctl/context.ts'
 import { fqdn } from '../../recipes/dns/name.ts'
 import { LEASE_TTL_SECONDS_DEFAULT, listRecords, register, removeRecords } from '../../recipes/dns/register.ts'
 import { hostKind } from '../../recipes/dns/service.ts'
@@ -19,6 +19,8 @@ interface GlobalFlags {
   pathPrefix?: string
   ttl?: string
   logLevel?: string
+  user?: string
+  password?: string
 }
 
 function endpointsOf(g: GlobalFlags): string[] {
@@ -58,7 +60,7 @@ export function dnsCommand(): Command {
       const g = self.optsWithGlobals<GlobalFlags>()
       let opts
       try {
-        opts = { ...parseDnsOptions(flags, endpointsOf(g)), ...tlsClientOption(g) }
+        opts = { ...parseDnsOptions(flags, endpointsOf(g)), client: clientOptionsOf(g) }
       } catch (e) {
         fail((e as Error).message)
       }
@@ -131,7 +133,7 @@ function registerCommand(): Command {
       if (flags.mail) service.mail = true
       if (flags.group !== undefined) service.group = flags.group
       const log = logger(g.logLevel)
-      const client = new Client({ endpoints: endpointsOf(g), ...tlsClientOption(g) })
+      const client = new Client({ endpoints: endpointsOf(g), ...clientOptionsOf(g) })
       let reg
       try {
         reg = await register(client, name, service, {
@@ -161,7 +163,7 @@ function lsCommand(): Command {
     .argument('[name]', 'a name, e.g. web.skydns.local')
     .action(async (name: string | undefined, _flags: unknown, self: Command) => {
       const g = self.optsWithGlobals<GlobalFlags>()
-      const client = new Client({ endpoints: endpointsOf(g), ...tlsClientOption(g) })
+      const client = new Client({ endpoints: endpointsOf(g), ...clientOptionsOf(g) })
       try {
         const records = await listRecords(client, name, g.pathPrefix === undefined ? {} : { prefix: g.pathPrefix })
         if (g.writeOut === 'json') {
@@ -183,7 +185,7 @@ function rmCommand(): Command {
     .option('-r, --recursive', 'also delete every record below the name')
     .action(async (name: string, flags: { recursive?: boolean }, self: Command) => {
       const g = self.optsWithGlobals<GlobalFlags>()
-      const client = new Client({ endpoints: endpointsOf(g), ...tlsClientOption(g) })
+      const client = new Client({ endpoints: endpointsOf(g), ...clientOptionsOf(g) })
       try {
         const deleted = await removeRecords(client, name, { ...(g.pathPrefix === undefined ? {} : { prefix: g.pathPrefix }), recursive: flags.recursive === true })
         process.stdout.write(`${deleted}\n`)

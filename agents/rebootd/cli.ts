@@ -6,7 +6,7 @@ import { accessSync, constants } from 'node:fs'
 import { Command, Option } from 'commander'
 import pino from 'pino'
 import { Client } from '../../core/client/index.ts'
-import { tlsClientOption } from '../../core/cli/ctl/context.ts'
+import { clientOptionsOf } from '../../core/cli/ctl/context.ts'
 import { Rebootd } from './agent.ts'
 import type { RebootdConfig } from './agent.ts'
 import { buildConfig, DEFAULTS, resolveFlags } from './config.ts'
@@ -65,7 +65,7 @@ export function rebootdCommand(): Command {
       const log = pino({ level: given.logLevel ?? DEFAULTS.logLevel, base: { name: 'cairn-rebootd' } }, pino.destination(2))
       let client: Client
       try {
-        client = new Client({ endpoints: endpointsOf(self.optsWithGlobals<GlobalFlags>()), ...tlsClientOption(self.optsWithGlobals()) })
+        client = new Client({ endpoints: endpointsOf(self.optsWithGlobals<GlobalFlags>()), ...clientOptionsOf(self.optsWithGlobals()) })
       } catch (e) {
         fail((e as Error).message)
       }

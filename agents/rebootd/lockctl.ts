@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process'
 import { constants } from 'node:os'
 import { Command, Option } from 'commander'
 import { Client } from '../../core/client/index.ts'
-import { tlsClientOption } from '../../core/cli/ctl/context.ts'
+import { clientOptionsOf } from '../../core/cli/ctl/context.ts'
 import { Lock } from '../../recipes/lock/index.ts'
 import type { LockHold } from '../../recipes/lock/index.ts'
 import { Semaphore } from '../../recipes/semaphore/index.ts'
@@ -26,7 +26,7 @@ interface GlobalFlags {
 
 function clientOf(cmd: Command): Client {
   try {
-    return new Client({ endpoints: endpointsOf(cmd.optsWithGlobals<GlobalFlags>()), ...tlsClientOption(cmd.optsWithGlobals()) })
+    return new Client({ endpoints: endpointsOf(cmd.optsWithGlobals<GlobalFlags>()), ...clientOptionsOf(cmd.optsWithGlobals()) })
   } catch (e) {
     fail((e as Error).message)
   }

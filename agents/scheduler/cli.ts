@@ -5,6 +5,7 @@
 import { Command, Option } from 'commander'
 import pino from 'pino'
 import { Client } from '../../core/client/index.ts'
+import { clientOptionsOf } from '../../core/cli/ctl/context.ts'
 import { buildSchedulerConfig } from './config.ts'
 import type { SchedulerFlags } from './config.ts'
 import { Scheduler, SCHEDULER_DEFAULTS } from './scheduler.ts'
@@ -28,7 +29,7 @@ export function schedulerCommand(): Command {
       }
       let client: Client
       try {
-        client = new Client({ endpoints: endpointsOf(self) })
+        client = new Client({ endpoints: endpointsOf(self), ...clientOptionsOf(self.optsWithGlobals()) })
       } catch (e) {
         fail((e as Error).message)
       }

@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs'
 import { Command, Option } from 'commander'
 import { Client } from '../../core/client/index.ts'
+import { clientOptionsOf } from '../../core/cli/ctl/context.ts'
 import { jobKey } from '../../recipes/work/layout.ts'
 import { readWorld } from '../../recipes/work/read.ts'
 import { encodeJobSpec, parseJobSpec, parseJobSpecText } from '../../recipes/work/spec.ts'
@@ -23,7 +24,7 @@ import { age, machineRows, replicaRows, table } from './view.ts'
 
 function clientOf(cmd: Command): Client {
   try {
-    return new Client({ endpoints: endpointsOf(cmd), callTimeoutMs: 5000 })
+    return new Client({ endpoints: endpointsOf(cmd), callTimeoutMs: 5000, ...clientOptionsOf(cmd.optsWithGlobals()) })
   } catch (e) {
     fail((e as Error).message)
   }

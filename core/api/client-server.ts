@@ -8,6 +8,7 @@ import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'n
 import { createServer as createHttpsServer } from 'node:https'
 import type { ServerOptions as HttpsServerOptions } from 'node:https'
 import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { TLSSocket } from 'node:tls'
 import type { Fetch } from '../tls/fetch.ts'
 import { guardTlsListener } from '../tls/listener.ts'
@@ -22,6 +23,10 @@ import { encodeHeader } from './v3-encode.ts'
 import { snapshotStream } from '../server/snapshot-file.ts'
 import { parseRequestUrl } from '../server/request-path.ts'
 import type { Metrics } from './metrics.ts'
+import { bcryptCostDefault } from '../auth/passwords.ts'
+import { tokenTtlMsDefault } from '../auth/tokens.ts'
+import { AuthGate, identityFromRequest, requireRoot, type AuthGateOptions, type Principal } from './auth-gate.ts'
+import { policyOf } from './route-policy.ts'
 
 export const VERSION = { etcdserver: '3.4.0', etcdcluster: '3.4.0', cairn: '0.1.0' }
 
@@ -30,6 +35,10 @@ export interface ClientApiOptions {
   logger: Logger
   maxRequestBytes: number
   metrics: Metrics
+  /** Token TTL and bcrypt cost (etcd's --auth-token-ttl, --bcrypt-cost); etcd's defaults when absent. */
+  auth?: Partial<AuthGateOptions>
+  /** Checks credentials and permissions; made from `auth` by createClientServer. */
+  gate?: AuthGate
   /** Serve https with these (certificate, and client-certificate checks under --client-cert-auth). */
   tls?: HttpsServerOptions
   /**
@@ -80,8 +89,12 @@ export class HttpError extends Error {
   }
 }
 
-export function createClientServer(opts: ClientApiOptions): Server {
-  const v2 = acquireV2Api({ ...opts, membership: v3MembershipPort(opts.member, opts.fetch ? { fetch: opts.fetch } : undefined) }) // etcd's v2 API: /v2/keys, /v2/members, /v2/machines, /v2/stats/*
+export function createClientServer(options: ClientApiOptions): Server {
+  const gate =
+    options.gate ??
+    new AuthGate(options.member, { tokenTtlMs: options.auth?.tokenTtlMs ?? tokenTtlMsDefault, bcryptCost: options.auth?.bcryptCost ?? bcryptCostDefault })
+  const opts: ClientApiOptions = { ...options, gate }
+  const v2 = acquireV2Api({ ...opts, membership: v3MembershipPort(opts.member, { principal: undefined, ...(opts.fetch ? { fetch: opts.fetch } : {}) }) }) // etcd's v2 API: /v2/keys, /v2/members, /v2/machines, /v2/stats/*
   const limits = clientLimitsOf(opts)
   const onRequest: RequestListener = (req, res) => {
     if (refusedSockets.has(req.socket)) return
@@ -117,20 +130,20 @@ function limitConnections(server: Server, event: 'connection' | 'secureConnectio
     socket.once('close', () => open--)
     if (open <= connectionsMax) return
     refusedSockets.add(socket)
-    const body = JSON.stringify({
-      error: `cairn: too many open client connections (at most ${connectionsMax}); retry later or use another member`,
-      code: 14,
-      message: `cairn: too many open client connections (at most ${connectionsMax}); retry later or use another member`,
-    })
-    socket.end(
-      `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    )
+    const message = `cairn: too many open client connections (at most ${connectionsMax}); retry later or use another member`
+    endSocketWithJson(socket, 503, 'Service Unavailable', { error: message, code: 14, message })
     socket.setTimeout(1000, () => socket.destroy())
     if (Date.now() - lastWarningMs > 10_000) {
       lastWarningMs = Date.now()
       logger.warn({ open, connectionsMax }, 'refusing client connections over --max-client-connections')
     }
   })
+}
+
+/** Answers a raw socket (no HTTP exchange is served on it) with one JSON response, and closes it. */
+export function endSocketWithJson(socket: Duplex, status: number, reason: string, body: unknown): void {
+  const text = JSON.stringify(body)
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`)
 }
 
 /**
@@ -159,6 +172,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ClientApi
   const url = parseRequestUrl(req.url, 'http://client')
   if (!url) return sendJson(res, 400, { error: 'Bad Request: invalid request target', code: 3, message: 'Bad Request: invalid request target' })
   const path = url.pathname
+  if (path === '/v3/watch') return // the watch endpoint answers it (and checks it) itself
+  const principal = await authorize(req, path, opts)
   if (path === '/health' || path === '/readyz' || path === '/livez') return health(res, opts.member)
   if (path === '/version') return sendJson(res, 200, VERSION)
   if (path === '/metrics') {
@@ -175,12 +190,26 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ClientApi
     }
     const body = await readJson(req, opts.maxRequestBytes)
     const started = process.hrtime.bigint()
-    const answer = await routeV3(path, body, opts.member, opts.fetch ? { fetch: opts.fetch } : undefined)
+    const context = { principal, authorization: req.headers.authorization, gate: opts.gate, identity: identityFromRequest(req), ...(opts.fetch ? { fetch: opts.fetch } : {}) }
+    const answer = await routeV3(path, body, opts.member, context)
     opts.metrics.observeRequest(path, Number(process.hrtime.bigint() - started) / 1e9)
     if (answer === undefined) return sendJson(res, 404, { error: 'Not Found', code: 5, message: 'Not Found' })
     return sendJson(res, 200, answer)
   }
   sendJson(res, 404, { error: 'Not Found', code: 5, message: 'Not Found' })
+}
+
+/**
+ * Checks the request against the route policy (see route-policy.ts) when auth is enabled: public
+ * paths pass, others need a valid identity, root paths the root role. Returns the principal for the
+ * handler's finer checks (undefined: auth is off, or a public path).
+ */
+export async function authorize(req: IncomingMessage, path: string, opts: ClientApiOptions): Promise<Principal | undefined> {
+  const access = policyOf(path)
+  if (access === 'public' || opts.gate === undefined) return undefined
+  const principal = await opts.gate.authenticate(req)
+  if (access === 'root') requireRoot(principal)
+  return principal
 }
 
 /**

@@ -21,25 +21,79 @@ import {
 import { encodeDeleteRange, encodeHeader, encodePut, encodeRange, encodeTxn } from './v3-encode.ts'
 import type { HeaderFields, Json } from './v3-encode.ts'
 import type { Fetch } from '../tls/fetch.ts'
+import { allAllowed, deleteAccesses, putAccesses, txnAccesses, type KeyAccess } from '../auth/permissions.ts'
+import { requireAccess, type AuthGate, type Identity, type Principal } from './auth-gate.ts'
+import { authRoutes } from './v3-auth-routes.ts'
+import type { ApplyResponse, GuardedRequest } from '../mvcc/requests.ts'
 
 export function headerOf(member: Member): HeaderFields {
   return { clusterId: idToDecimal(member.clusterId), memberId: idToDecimal(member.id), raftTerm: member.term() }
 }
 
-/** What a route needs beyond the member: how to reach another member's client URL (TLS settings). */
+/**
+ * What a route needs beyond the member: who asked (undefined while auth is off) and their
+ * Authorization header for forwarding, and how to reach another member's client URL (TLS settings).
+ */
 export interface RouteContext {
-  fetch: Fetch
+  principal: Principal | undefined
+  /** How to call another member's client URL (forwarding to the leader); default: global fetch. */
+  fetch?: Fetch | undefined
+  authorization?: string | undefined
+  gate?: AuthGate | undefined
+  /** The request's credentials, to check them again against a newer auth state. */
+  identity?: Identity | undefined
 }
 
-const DEFAULT_CONTEXT: RouteContext = { fetch: (url, init) => fetch(url, init) }
+/**
+ * Refuses what the principal may not do — but before refusing, catches up with the cluster (ReadIndex)
+ * and checks again, so that a member lagging behind a fresh grant does not refuse. (What it allows is
+ * checked once more when the write is applied, see core/auth/guard.ts.)
+ */
+async function requireAccessFresh(m: Member, ctx: RouteContext, needs: KeyAccess[]): Promise<Principal | undefined> {
+  if (ctx.principal === undefined || allAllowed(ctx.principal.permissions, needs)) return ctx.principal
+  await m.linearizableBarrier()
+  const fresh = await reauthorized(ctx)
+  requireAccess(fresh, needs)
+  return fresh
+}
+
+/** The principal re-resolved against the auth state applied now. */
+async function reauthorized(ctx: RouteContext): Promise<Principal | undefined> {
+  if (ctx.gate === undefined) return ctx.principal
+  return ctx.gate.resolve(ctx.identity)
+}
 
 type Handler = (body: unknown, member: Member, path: string, ctx: RouteContext) => Promise<Json>
 
 const routes: Record<string, Handler> = {
-  '/v3/kv/range': async (body, m) => encodeRange(headerOf(m), await m.range(decodeRange(body))),
-  '/v3/kv/put': async (body, m) => encodePut(headerOf(m), await m.put(decodePut(body))),
-  '/v3/kv/deleterange': async (body, m) => encodeDeleteRange(headerOf(m), await m.deleteRange(decodeDeleteRange(body))),
-  '/v3/kv/txn': async (body, m) => encodeTxn(headerOf(m), await m.txn(decodeTxn(body))),
+  '/v3/kv/range': async (body, m, _path, ctx) => {
+    const r = decodeRange(body)
+    if (ctx.principal === undefined) return encodeRange(headerOf(m), await m.range(r))
+    // A linearizable read is checked against the auth state as of its read index (etcd checks after
+    // the ReadIndex too): a lagging member neither lets a revoked permission through nor refuses a
+    // fresh grant. A serializable read uses the member's state, as its data.
+    if (!r.serializable) await m.linearizableBarrier()
+    requireAccess(r.serializable ? ctx.principal : await reauthorized(ctx), [{ access: 'read', key: r.key, rangeEnd: r.rangeEnd }])
+    return encodeRange(headerOf(m), await m.mvcc.range(r))
+  },
+  '/v3/kv/put': async (body, m, _path, ctx) => {
+    const r = decodePut(body)
+    const principal = await requireAccessFresh(m, ctx, putAccesses(r))
+    if (principal === undefined) return encodePut(headerOf(m), await m.put(r))
+    return encodePut(headerOf(m), await proposeGuarded(m, principal, { put: r }, (a) => ('put' in a ? a.put : undefined)))
+  },
+  '/v3/kv/deleterange': async (body, m, _path, ctx) => {
+    const r = decodeDeleteRange(body)
+    const principal = await requireAccessFresh(m, ctx, deleteAccesses(r))
+    if (principal === undefined) return encodeDeleteRange(headerOf(m), await m.deleteRange(r))
+    return encodeDeleteRange(headerOf(m), await proposeGuarded(m, principal, { deleteRange: r }, (a) => ('deleteRange' in a ? a.deleteRange : undefined)))
+  },
+  '/v3/kv/txn': async (body, m, _path, ctx) => {
+    const r = decodeTxn(body)
+    const principal = await requireAccessFresh(m, ctx, txnAccesses(r))
+    if (principal === undefined) return encodeTxn(headerOf(m), await m.txn(r))
+    return encodeTxn(headerOf(m), await proposeGuarded(m, principal, { txn: r }, (a) => ('txn' in a ? a.txn : undefined)))
+  },
   '/v3/kv/compaction': async (body, m) => {
     const r = await m.compact(decodeCompaction(body))
     return { header: encodeHeader(headerOf(m), r.header.revision) }
@@ -71,6 +125,7 @@ const routes: Record<string, Handler> = {
     return out
   },
   '/v3/kv/lease/leases': async (body, m, path, ctx) => routes['/v3/lease/leases']!(body, m, path, ctx),
+  ...authRoutes,
   '/v3/cluster/member/list': async (_body, m) => {
     const out: Json = { header: encodeHeader(headerOf(m), 0) }
     out.members = m.registry.list().map(encodeMember)
@@ -153,6 +208,18 @@ function encodeAlarms(m: Member, revision: number, alarms: AlarmMember[]): Json 
   return out
 }
 
+/**
+ * Proposes a write checked for `principal`, carrying the user's permission revision so that the entry
+ * is refused (AuthOldRevision) if the permissions changed before it is applied.
+ */
+async function proposeGuarded<T>(m: Member, principal: Principal, request: GuardedRequest, pick: (a: ApplyResponse) => T | undefined): Promise<T> {
+  const outcome = await m.propose({ guarded: { user: principal.user, userRevision: principal.revision, request } })
+  if (outcome.status === 'refused') throw outcome.error
+  const value = outcome.status === 'applied' && outcome.response !== undefined ? pick(outcome.response) : undefined
+  if (value === undefined) throw new Error('a guarded write was applied with an unexpected answer')
+  return value
+}
+
 const memberships = new WeakMap<Member, Membership>()
 
 function membershipOf(m: Member): Membership {
@@ -190,18 +257,21 @@ function leaderOnly(handler: Handler): Handler {
     for (;;) {
       if (m.isLeader()) return handler(body, m, path, ctx)
       const url = m.registry.get(m.leaderId())?.clientUrls[0]
-      if (url) return forwarded(ctx.fetch, url + path, body)
+      if (url) return forwarded(ctx.fetch ?? fetch, url + path, body, ctx.authorization)
       if (Date.now() > deadline) throw new NoLeaderError()
       await new Promise((r) => setTimeout(r, 50))
     }
   }
 }
 
-async function forwarded(post: Fetch, url: string, body: unknown): Promise<Json> {
+async function forwarded(post: Fetch, url: string, body: unknown, authorization: string | undefined): Promise<Json> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-cairn-forwarded': '1' }
+  // The leader checks the same credentials again (tokens verify on every member).
+  if (authorization !== undefined) headers.authorization = authorization
   const res = await post(url, {
     method: 'POST',
     body: JSON.stringify(body),
-    headers: { 'content-type': 'application/json', 'x-cairn-forwarded': '1' },
+    headers,
     signal: AbortSignal.timeout(15_000),
   })
   const json = (await res.json()) as Json
@@ -215,8 +285,15 @@ async function leaseGrant(body: unknown, m: Member): Promise<Json> {
   return { header: encodeHeader(headerOf(m), r.header.revision), ID: String(r.id), TTL: String(r.ttl) }
 }
 
-async function leaseRevoke(body: unknown, m: Member): Promise<Json> {
-  const r = await m.leaseRevoke(decodeLeaseId(body))
+async function leaseRevoke(body: unknown, m: Member, _path: string, ctx: RouteContext): Promise<Json> {
+  const id = decodeLeaseId(body)
+  if (ctx.principal !== undefined && !ctx.principal.permissions.root) {
+    // etcd's rule: revoking deletes the lease's keys, so it needs write access to every one of them.
+    await m.linearizableBarrier()
+    const attached = await m.mvcc.leaseTimeToLive({ id, keys: true })
+    requireAccess(ctx.principal, (attached?.keys ?? []).map((key) => ({ access: 'write' as const, key })))
+  }
+  const r = await m.leaseRevoke(id)
   return { header: encodeHeader(headerOf(m), r.header.revision) }
 }
 
@@ -238,7 +315,7 @@ async function leaseTimeToLive(body: unknown, m: Member): Promise<Json> {
   return out
 }
 
-export async function routeV3(path: string, body: unknown, member: Member, ctx: RouteContext = DEFAULT_CONTEXT): Promise<Json | undefined> {
+export async function routeV3(path: string, body: unknown, member: Member, ctx: RouteContext = { principal: undefined }): Promise<Json | undefined> {
   const handler = routes[path]
   if (!handler) return undefined
   return handler(body, member, path, ctx)

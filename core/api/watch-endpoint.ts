@@ -11,11 +11,12 @@ import { requestPath } from '../server/request-path.ts'
 import { EventEncoder, watchFilterTypes } from '../mvcc/index.ts'
 import type { WatchCreateRequest, WatchResponse, Watcher } from '../mvcc/index.ts'
 import type { ClientApiOptions } from './client-server.ts'
-import { clientLimitsOf, isRefusedSocket, readJson, sendError } from './client-server.ts'
+import { clientLimitsOf, endSocketWithJson, isRefusedSocket, readJson, sendError } from './client-server.ts'
 import { arrayField, asObject, boolField, bytesField, field, int64Field } from './json-fields.ts'
 import { encodeHeader, encodeEvent } from './v3-encode.ts'
 import type { Json } from './v3-encode.ts'
 import { headerOf } from './v3-routes.ts'
+import { identityFromRequest, requireAccess, type Identity } from './auth-gate.ts'
 
 export const WATCH_SOCKET_BUFFER_BYTES_MAX = 16 * 1024 * 1024
 const WATCH_FRAME_BYTES_MAX = 1024 * 1024
@@ -61,7 +62,16 @@ class WatchStream {
     private readonly opts: ClientApiOptions,
     private readonly write: (frame: string) => boolean,
     private readonly cutOff: (reason: string) => void,
+    /** The stream's credentials, checked again at each create (permissions may have changed). */
+    private readonly identity: Identity | undefined = undefined,
   ) {}
+
+  /** Refuses a watch over keys the stream's user may not read (nothing to check while auth is off). */
+  async authorizedCreate(req: WatchCreateRequest, requestedId?: number): Promise<void> {
+    const principal = await this.opts.gate?.resolve(this.identity)
+    requireAccess(principal, [{ access: 'read', key: req.key, rangeEnd: req.rangeEnd }])
+    this.create(req, requestedId)
+  }
 
   create(req: WatchCreateRequest, requestedId?: number): void {
     const max = clientLimitsOf(this.opts).watchesPerStreamMax
@@ -118,10 +128,16 @@ export function attachWatchEndpoints(server: Server, opts: ClientApiOptions): vo
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
       return
     }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      wss.emit('connection', ws, req)
-      serveSocket(ws, opts)
-    })
+    const identity = identityFromRequest(req)
+    // An unauthenticated socket is refused before the upgrade, with the same 401 body as a POST.
+    void (opts.gate?.resolve(identity) ?? Promise.resolve(undefined)).then(
+      () =>
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          wss.emit('connection', ws, req) // keepAlive() pings it from now on
+          serveSocket(ws, opts, identity)
+        }),
+      (e: unknown) => refuseUpgrade(socket, e),
+    )
   })
   server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
     if (isRefusedSocket(req.socket)) return
@@ -151,7 +167,12 @@ function keepAlive(server: Server, wss: WebSocketServer, intervalMs: number): vo
   server.on('close', () => clearInterval(timer))
 }
 
-function serveSocket(ws: WebSocket, opts: ClientApiOptions): void {
+function refuseUpgrade(socket: Duplex, e: unknown): void {
+  const err = e instanceof CairnError ? e : new CairnError('AuthRequired')
+  endSocketWithJson(socket, err.httpStatus, err.httpStatus === 403 ? 'Forbidden' : 'Unauthorized', err.toEtcdBody())
+}
+
+function serveSocket(ws: WebSocket, opts: ClientApiOptions, identity: Identity | undefined): void {
   const stream = new WatchStream(
     opts,
     (frame) => {
@@ -161,8 +182,14 @@ function serveSocket(ws: WebSocket, opts: ClientApiOptions): void {
       return true
     },
     (reason) => ws.close(1008, reason.slice(0, 120)),
+    identity,
   )
+  // Frames are handled one after another, in order (a create may wait on its permission check).
+  let handled: Promise<void> = Promise.resolve()
   ws.on('message', (data) => {
+    handled = handled.then(() => onMessage(data))
+  })
+  const onMessage = async (data: WebSocket.RawData): Promise<void> => {
     try {
       const msg = asObject(JSON.parse(String(data)) as unknown, 'watch request')
       const create = field(msg, 'create_request')
@@ -171,7 +198,7 @@ function serveSocket(ws: WebSocket, opts: ClientApiOptions): void {
       if (create !== undefined) {
         const id = int64Field(asObject(create, 'create_request'), 'watch_id')
         try {
-          stream.create(decodeWatchCreate(create), id)
+          await stream.authorizedCreate(decodeWatchCreate(create), id)
         } catch (e) {
           // etcd answers a refused create as a watch created and canceled at once, with its ID and reason.
           const err = e instanceof CairnError ? e : new InvalidArgumentError((e as Error).message)
@@ -196,16 +223,19 @@ function serveSocket(ws: WebSocket, opts: ClientApiOptions): void {
       const err = e instanceof CairnError ? e : new InvalidArgumentError(`invalid watch request: ${(e as Error).message}`)
       ws.send(JSON.stringify({ error: err.toEtcdBody() }))
     }
-  })
+  }
   ws.on('close', () => stream.close())
   ws.on('error', () => ws.terminate())
 }
 
 async function servePost(req: IncomingMessage, res: ServerResponse, opts: ClientApiOptions): Promise<void> {
+  const identity = identityFromRequest(req)
+  const principal = await opts.gate?.resolve(identity)
   const body = asObject(await readJson(req, 1024 * 1024), 'watch request')
   const create = field(body, 'create_request')
   if (create === undefined) throw new InvalidArgumentError('expected create_request')
   const request = decodeWatchCreate(create)
+  requireAccess(principal, [{ access: 'read', key: request.key, rangeEnd: request.rangeEnd }])
   res.writeHead(200, { 'content-type': 'application/json' })
   const stream = new WatchStream(
     opts,

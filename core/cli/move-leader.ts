@@ -1,6 +1,7 @@
 // `cairn move-leader ID`: hands leadership to another voter (etcdctl move-leader).
 
 import { Command } from 'commander'
+import { authHeadersOf } from './ctl/context.ts'
 import { describeFetchError } from './fetch-error.ts'
 import { fetchOf } from './ctl/context.ts'
 
@@ -23,6 +24,7 @@ export function moveLeaderCommand(): Command {
           const res = await post(`${endpoint}/v3/maintenance/transfer-leadership`, {
             method: 'POST',
             body: JSON.stringify({ targetID: target }),
+            headers: authHeadersOf(self),
             signal: AbortSignal.timeout(15_000),
           })
           const body = (await res.json()) as { message?: string }

@@ -29,6 +29,8 @@ const FLAGS: Array<[keyof typeof SERVE_FLAG_DEFAULTS, string]> = [
   ['maxWatchesPerConnection', 'watches one watch stream (WebSocket or POST) may hold'],
   ['clientRequestTimeout', 'time a client has to send a whole request, headers and body (a duration)'],
   ['clientPingInterval', 'WebSocket ping interval; a socket that misses a pong is closed (a duration)'],
+  ['authTokenTtl', 'seconds an auth token stays valid'],
+  ['bcryptCost', 'bcrypt cost of password hashes (4-31)'],
   ['logLevel', 'log level: debug, info, warn, error'],
   ['certFile', 'path to the client server TLS cert file (https client URLs)'],
   ['keyFile', 'path to the client server TLS key file'],

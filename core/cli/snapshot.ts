@@ -2,6 +2,7 @@
 
 import { createWriteStream } from 'node:fs'
 import { rename, rm } from 'node:fs/promises'
+import { authHeadersOf } from './ctl/context.ts'
 import { describeFetchError } from './fetch-error.ts'
 import { fetchOf } from './ctl/context.ts'
 import type { Fetch } from '../tls/fetch.ts'
@@ -30,13 +31,13 @@ function progress(bytes: number, started: number, what = 'saved'): void {
   process.stderr.write(`\r${mb.toFixed(1)} MiB ${what} (${rate.toFixed(1)} MiB/s)   `)
 }
 
-async function save(file: string, endpoints: string[], get: Fetch): Promise<void> {
+async function save(file: string, endpoints: string[], get: Fetch, headers: Record<string, string>): Promise<void> {
   const partial = `${file}.part`
   let lastError = 'no endpoint'
   for (const endpoint of endpoints) {
     let res: Response
     try {
-      res = await get(`${endpoint}/v3/maintenance/snapshot`, { signal: AbortSignal.timeout(10_000) })
+      res = await get(`${endpoint}/v3/maintenance/snapshot`, { headers, signal: AbortSignal.timeout(10_000) })
     } catch (e) {
       lastError = describeFetchError(endpoint, e)
       continue
@@ -96,7 +97,7 @@ export function snapshotCommand(): Command {
     .description('stream a consistent snapshot from a live member into FILE (writes continue meanwhile)')
     .option('--endpoints <urls>', 'client URLs to try, comma-separated (default CAIRN_ENDPOINTS or http://127.0.0.1:2379)')
     .action(async (file: string, _opts: unknown, self: Command) => {
-      await save(file, endpointsOf(self), fetchOf(self.optsWithGlobals())).catch((e: unknown) => fail((e as Error).message))
+      await save(file, endpointsOf(self), fetchOf(self.optsWithGlobals()), authHeadersOf(self)).catch((e: unknown) => fail((e as Error).message))
     })
   cmd
     .command('status <file>')

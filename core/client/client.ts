@@ -1,6 +1,7 @@
 // The Cairn client: one object for KV, transactions, watches, leases, membership and maintenance,
 // talking to a set of endpoints with failover (see transport.ts for the retry rules).
 
+import { Auth } from './auth.ts'
 import type { Bytes } from './bytes.ts'
 import { Cluster } from './cluster.ts'
 import { KV } from './kv.ts'
@@ -21,6 +22,7 @@ export class Client {
   readonly lease: Lease
   readonly cluster: Cluster
   readonly maintenance: Maintenance
+  readonly auth: Auth
   private readonly watches: WatchManager
 
   constructor(opts: ClientOptions) {
@@ -29,6 +31,7 @@ export class Client {
     this.lease = new Lease(this.transport)
     this.cluster = new Cluster(this.transport)
     this.maintenance = new Maintenance(this.transport)
+    this.auth = new Auth(this.transport)
     this.watches = new WatchManager(this.transport)
   }
 

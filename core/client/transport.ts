@@ -41,6 +41,12 @@ export interface TransportOptions {
    * (PEM) for members that require client certificates (--client-cert-auth).
    */
   tls?: ClientTls
+  /**
+   * Credentials for a cluster with auth enabled: the client authenticates once, sends the token with
+   * every request, and authenticates again when a member says the token expired or is outdated.
+   */
+  username?: string
+  password?: string
 }
 
 /** Per-call options: every call takes a timeout and an AbortSignal. */
@@ -57,6 +63,10 @@ const ATTEMPT_MS_MIN = 1000
 
 /** Errors the member raises before proposing: the request was not applied, so any call may retry. */
 const NOT_APPLIED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['NoLeader', 'NotLeader', 'TooManyRequests', 'NotSupportedForLearner', 'Unhealthy'])
+
+/** Refusals of the credentials, not the request: a fresh token may succeed (nothing was applied). */
+const TOKEN_REFUSED: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['InvalidAuthToken', 'AuthRequired', 'AuthOldRevision'])
+const AUTHENTICATE_PATH = '/v3/auth/authenticate'
 
 /** Network error codes that mean the request never left this process. */
 const NOT_SENT_CODES: ReadonlySet<string> = new Set([
@@ -111,8 +121,12 @@ export class Transport {
   private readonly fetch: Fetch
   /** Options for node:https / ws to dial the endpoints with (CA, client certificate). */
   readonly tlsOptions: ReturnType<typeof tlsConnectOptions>
+  private readonly credentials: { name: string; password: string } | undefined
+  /** The cached token ('' once the cluster said auth is off), or the authentication in flight. */
+  private token: Promise<string> | undefined
 
   constructor(opts: TransportOptions) {
+    this.credentials = opts.username !== undefined ? { name: opts.username, password: opts.password ?? '' } : undefined
     if (opts.endpoints.length === 0) throw new TypeError('endpoints: expected at least one endpoint')
     this.endpointStates = [...new Set(opts.endpoints.map(normalizeEndpoint))].map((url) => ({ url, reachable: false }))
     this.dialTimeoutMs = opts.dialTimeoutMs ?? DIAL_TIMEOUT_MS_DEFAULT
@@ -131,6 +145,36 @@ export class Transport {
   /** The endpoint calls go to now. */
   get activeEndpoint(): string {
     return this.endpointStates[this.current]!.url
+  }
+
+  /** Headers that carry the credentials: the cached token, authenticating first if there is none. */
+  async authHeaders(opts: CallOptions = {}): Promise<Record<string, string>> {
+    if (this.credentials === undefined) return {}
+    this.token ??= this.authenticate(opts)
+    try {
+      const token = await this.token
+      return token === '' ? {} : { authorization: token }
+    } catch (e) {
+      this.token = undefined
+      throw e
+    }
+  }
+
+  /** Forgets the cached token (it expired, or the user's permissions changed): the next call authenticates. */
+  invalidateToken(): void {
+    this.token = undefined
+  }
+
+  private async authenticate(opts: CallOptions): Promise<string> {
+    try {
+      const o = (await this.call(AUTHENTICATE_PATH, this.credentials, true, opts)) as { token?: unknown }
+      if (typeof o.token !== 'string' || o.token === '') throw new BadResponseError('authenticate answered without a token')
+      return o.token
+    } catch (e) {
+      // Credentials given to a cluster without auth: send none (a later refusal authenticates again).
+      if (e instanceof CairnError && e.code === 'AuthNotEnabled') return ''
+      throw e
+    }
   }
 
   /** Moves calls (and new watch connections) to the next endpoint. */
@@ -156,17 +200,25 @@ export class Transport {
     let lastError: unknown
     let failuresInRound = 0
     let round = 0
+    let reauthenticated = false
     for (;;) {
       if (opts.signal?.aborted) throw new CanceledError(opts.signal.reason)
       if (Date.now() >= deadline) throw new DeadlineExceededError(lastError)
+      const headers = path === AUTHENTICATE_PATH ? {} : await this.authHeaders({ ...opts, timeoutMs: Math.max(1, deadline - Date.now()) })
       const endpoint = this.endpointStates[this.current]!
       // A safe call does not wait on one member for the whole deadline when others could answer (a
       // member can sit on a request it will never answer, e.g. a read whose ReadIndex was dropped).
       const attemptDeadline =
         safe && this.endpointStates.length > 1 ? Math.min(deadline, Date.now() + Math.max(ATTEMPT_MS_MIN, timeoutMs / 3)) : deadline
-      const attempt = await this.attempt(endpoint, method, path, body, attemptDeadline, opts.signal)
+      const attempt = await this.attempt(endpoint, method, path, body, attemptDeadline, opts.signal, headers)
       if (attempt.kind === 'ok') return attempt.body
       lastError = attempt.error
+      if (attempt.kind === 'fatal' && this.isTokenRefusal(attempt.error) && !reauthenticated) {
+        // Refused before anything was proposed: authenticate again and repeat, once.
+        reauthenticated = true
+        this.invalidateToken()
+        continue
+      }
       if (attempt.kind === 'fatal') throw attempt.error
       if (attempt.kind === 'unknown' && !safe) throw new OutcomeUnknownError(path, attempt.error)
       this.failover(endpoint.url)
@@ -177,6 +229,10 @@ export class Transport {
         await sleep(waitMs, opts.signal)
       }
     }
+  }
+
+  private isTokenRefusal(e: unknown): boolean {
+    return this.credentials !== undefined && e instanceof CairnError && TOKEN_REFUSED.has(e.code)
   }
 
   /**
@@ -198,7 +254,7 @@ export class Transport {
           const onTimeout = () => connected.abort(new DeadlineExceededError())
           headers.addEventListener('abort', onTimeout, { once: true })
           const signal = opts.signal ? AbortSignal.any([opts.signal, connected.signal]) : connected.signal
-          const res = await this.fetch(endpoint.url + path, { method: 'GET', signal })
+          const res = await this.fetch(endpoint.url + path, { method: 'GET', signal, headers: await this.authHeaders(opts) })
           headers.removeEventListener('abort', onTimeout)
           if (res.status === 200 && res.body) return { endpoint: endpoint.url, body: res.body }
           const attempt = classifyAnswer(endpoint.url, path, res.status, await res.text(), false)
@@ -241,7 +297,15 @@ export class Transport {
     })
   }
 
-  private async attempt(endpoint: EndpointState, method: 'POST' | 'GET', path: string, body: unknown, deadline: number, signal?: AbortSignal): Promise<Attempt> {
+  private async attempt(
+    endpoint: EndpointState,
+    method: 'POST' | 'GET',
+    path: string,
+    body: unknown,
+    deadline: number,
+    signal: AbortSignal | undefined,
+    authHeaders: Record<string, string>,
+  ): Promise<Attempt> {
     if (!endpoint.reachable) {
       try {
         await this.dial(endpoint.url, deadline, signal)
@@ -261,8 +325,8 @@ export class Transport {
       res = await this.fetch(
         endpoint.url + path,
         method === 'GET'
-          ? { method, signal: combined }
-          : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: combined },
+          ? { method, signal: combined, headers: authHeaders }
+          : { method, headers: { 'content-type': 'application/json', ...authHeaders }, body: JSON.stringify(body), signal: combined },
       )
       text = await res.text()
     } catch (e) {

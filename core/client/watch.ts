@@ -325,10 +325,11 @@ export class WatchManager {
     }
   }
 
-  private open(endpoint: string): Promise<void> {
+  private async open(endpoint: string): Promise<void> {
     const url = endpoint.replace(/^http/, 'ws') + '/v3/watch'
+    const headers = await this.transport.authHeaders()
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: this.transport.dialTimeoutMs, ...this.transport.tlsOptions })
+      const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: this.transport.dialTimeoutMs, headers, ...this.transport.tlsOptions })
       ws.once('open', () => {
         ws.removeAllListeners('error')
         this.adopt(ws, endpoint)
@@ -341,6 +342,8 @@ export class WatchManager {
         reject(e)
       })
       ws.once('unexpected-response', (_req, res) => {
+        // 401: the token expired or is outdated; the next attempt authenticates again.
+        if (res.statusCode === 401) this.transport.invalidateToken()
         // Not a WebSocket answer: read a little of it to tell an https member answering http apart.
         let body = ''
         res.setEncoding('utf8')
@@ -428,6 +431,22 @@ export class WatchManager {
     const id = int(r.watch_id, 'watch_id')
     const header = decodeHeader(r.header)
     const w = this.watches.get(id)
+    const refusedInFlight = this.inFlight !== undefined && (w === undefined || w === this.inFlight)
+    if (r.created === true && r.canceled === true && refusedInFlight && this.inFlight !== undefined) {
+      // The in-flight create was refused (e.g. permission denied); etcd 3.4 answers it without our ID.
+      const refused = this.inFlight
+      if (r.cancel_reason === 'etcdserver: invalid auth token' && this.socket) {
+        // The socket's token expired or is outdated: reconnect with a fresh one; the watch is created again.
+        this.transport.invalidateToken()
+        this.onBroken(this.socket)
+        return
+      }
+      this.inFlight = undefined
+      this.watches.delete(refused.id)
+      refused.finish(serverError({ message: typeof r.cancel_reason === 'string' ? r.cancel_reason : 'watch refused' }))
+      this.sendNextCreate()
+      return
+    }
     if (r.created === true) {
       if (this.inFlight?.id === id) this.inFlight = undefined
       w?.onCreated(header)

@@ -89,17 +89,24 @@ export class AlarmTable {
     return { response: { header, alarms: [{ ...existing }] }, ops, table: new AlarmTable(this.members.filter((m) => m !== existing)) }
   }
 
-  /** The refusal an entry gets while alarms are active, or undefined if it may be applied. */
+  /**
+   * The refusal an entry gets while alarms are active, or undefined if it may be applied. Alarm and
+   * auth changes always go through (etcd's capped and corrupt appliers refuse only keyspace changes).
+   */
   refusal(request: ApplyRequest): CairnError | undefined {
-    if (this.members.length === 0 || 'alarm' in request) return undefined
+    if (this.members.length === 0 || 'alarm' in request || 'auth' in request) return undefined
     if (this.has('CORRUPT')) return new CairnError('Corrupt')
     if (this.has('NOSPACE') && needsSpace(request)) return new CairnError('NoSpace')
     return undefined
   }
 }
 
-/** Entries that may grow the keyspace: puts, txns with a put on any branch, lease grants (etcd's list). */
+/**
+ * Entries that may grow the keyspace: puts, txns with a put on any branch, lease grants (etcd's list);
+ * a guarded write (auth on) is judged by the write it carries.
+ */
 export function needsSpace(request: ApplyRequest): boolean {
+  if ('guarded' in request) return needsSpace(request.guarded.request)
   if ('put' in request || 'leaseGrant' in request) return true
   if ('txn' in request) return txnHasPut(request.txn)
   return false

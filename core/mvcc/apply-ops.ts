@@ -173,11 +173,15 @@ async function applyLeaseRevoke(context: ApplyContext, request: LeaseRevokeReque
   return { header: { revision: txn.visibleRevision } }
 }
 
+/** The requests that change the keyspace (what applyToTxn applies). */
+export type KeyspaceRequest = Exclude<ApplyRequest, { alarm: unknown } | { auth: unknown } | { guarded: unknown }>
+
 /**
  * Applies one validated request to `context.txn`. Throws a CairnError if it is refused. Alarm entries
- * change the alarm table, not the keyspace: the store applies them (alarms.ts).
+ * change the alarm table and auth entries the auth state, not the keyspace: the store applies them
+ * (alarms.ts, core/auth/auth-store.ts), and unwraps guarded entries before they get here.
  */
-export async function applyToTxn(context: ApplyContext, request: Exclude<ApplyRequest, { alarm: unknown }>): Promise<ApplyResponse> {
+export async function applyToTxn(context: ApplyContext, request: KeyspaceRequest): Promise<ApplyResponse> {
   if ('put' in request) {
     await checkPut(context, request.put)
     return { put: await executePut(context, request.put) }

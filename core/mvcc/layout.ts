@@ -1,5 +1,5 @@
-// Where the keyspace lives in the member's one ordered store. Five one-byte prefixes are reserved for
-// it; everything else in the RocksDB belongs to other modules (the raft log store).
+// Where the keyspace lives in the member's one ordered store. Six one-byte prefixes are reserved for
+// it (auth's 'a' is written by core/auth through apply); everything else in the RocksDB belongs to other modules (the raft log store).
 //
 //   'k' key                      → latest KeyValue record of a live key (deleted keys have none)
 //   'h' rev:u64be sub:u32be       → history event: the sub-th change made at revision rev
@@ -7,6 +7,7 @@
 //   'l' 'g' lease:u64be           → lease record (granted TTL)
 //   'm' name                      → meta: revision, compact revision, applied index, format
 //   'A' member:u64be type:u8       → (format byte) an active alarm (see alarms.ts)
+//   'a' …                         → auth state: users, roles, the auth switch (core/auth/records.ts)
 //
 // Big-endian numbers make byte order equal numeric order, so history iterates in revision order.
 
@@ -19,9 +20,11 @@ export const prefixHistory = 0x68 // 'h'
 export const prefixKeyspace = 0x6b // 'k'
 export const prefixLease = 0x6c // 'l'
 export const prefixMeta = 0x6d // 'm'
+/** The auth state (core/auth/records.ts) lives beside the keyspace and travels in its snapshots. */
+export const prefixAuth = 0x61 // 'a'
 
 /** All prefixes this module owns, in byte order. */
-export const ownedPrefixes = [prefixAlarm, prefixHistory, prefixKeyspace, prefixLease, prefixMeta] as const
+export const ownedPrefixes = [prefixAlarm, prefixAuth, prefixHistory, prefixKeyspace, prefixLease, prefixMeta] as const
 
 const leaseAttachmentTag = 0x61 // 'a'
 const leaseGrantTag = 0x67 // 'g'

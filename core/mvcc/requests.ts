@@ -1,6 +1,8 @@
 // Requests and responses as plain objects mirroring etcd's v3 protobuf messages (etcdserverpb).
 // Optional fields take protobuf's zero value when absent. Enums are the protobuf names as strings.
 
+import type { Guard } from '../auth/guard.ts'
+import type { AuthRequest, AuthResponse } from '../auth/requests.ts'
 import type { KeyValue, ResponseHeader } from './types.ts'
 
 export const sortOrders = ['NONE', 'ASCEND', 'DESCEND'] as const
@@ -197,6 +199,14 @@ export type ApplyRequest =
   | { leaseGrant: LeaseGrantRequest }
   | { leaseRevoke: LeaseRevokeRequest }
   | { alarm: AlarmRequest }
+  /** A change of users, roles or the auth switch: applied by core/auth, stored beside the keyspace. */
+  | { auth: AuthRequest }
+  /** A write checked against its user's permissions when proposed: applied only if they are unchanged. */
+  | { guarded: Guard<GuardedRequest> }
+
+/** The writes that travel guarded (see core/auth/guard.ts); the answer is the inner request's. */
+export type GuardedRequest = { put: PutRequest } | { deleteRange: DeleteRangeRequest } | { txn: TxnRequest } | { auth: AuthRequest }
+export const guardedKinds = ['put', 'deleteRange', 'txn', 'auth'] as const
 
 export type ApplyResponse =
   | { put: PutResponse }
@@ -206,3 +216,4 @@ export type ApplyResponse =
   | { leaseGrant: LeaseGrantResponse }
   | { leaseRevoke: LeaseRevokeResponse }
   | { alarm: AlarmResponse }
+  | { auth: AuthResponse }

@@ -5,7 +5,7 @@ import { CorruptDataError } from '../errors.ts'
 import type { BackendOp, KvBackend } from './backend.ts'
 import { entriesOf } from './backend.ts'
 import { equalBytes } from './bytes.ts'
-import { ownedPrefixes, prefixAlarm, prefixBounds, prefixHistory, prefixKeyspace, prefixLease } from './layout.ts'
+import { ownedPrefixes, prefixAlarm, prefixAuth, prefixBounds, prefixHistory, prefixKeyspace, prefixLease } from './layout.ts'
 import { compactionBatchKeysMax } from './limits.ts'
 import { decodeSnapshot, type SnapshotHeader } from './snapshot-stream.ts'
 
@@ -28,7 +28,7 @@ export async function clearOwnedPrefixes(backend: KvBackend, keep: Uint8Array[])
   }
 }
 
-const restorablePrefixes: ReadonlySet<number> = new Set([prefixAlarm, prefixHistory, prefixKeyspace, prefixLease])
+const restorablePrefixes: ReadonlySet<number> = new Set([prefixAlarm, prefixAuth, prefixHistory, prefixKeyspace, prefixLease])
 
 /** Writes the stream's entries; returns its header. Throws CorruptDataError on a bad stream. */
 export async function restoreEntries(backend: KvBackend, chunks: AsyncIterable<Uint8Array>): Promise<SnapshotHeader> {

@@ -6,6 +6,8 @@
 // The store never reads a clock and draws no randomness: lease IDs come in the requests, and lease
 // expiry is the server's decision, applied as a LeaseRevoke entry.
 
+import { AuthStore, type PreparedAuthChange } from '../auth/auth-store.ts'
+import { unguard } from '../auth/guard.ts'
 import { CairnError, CompactedError, CorruptDataError, FutureRevisionError, LeaseNotFoundError } from '../errors.ts'
 import { AlarmTable } from './alarms.ts'
 import { applyToTxn } from './apply-ops.ts'
@@ -23,6 +25,7 @@ import {
   metaRestoringKey,
   metaRevisionKey,
   prefixAlarm,
+  prefixAuth,
   prefixBounds,
   prefixKeyspace,
   prefixLease,
@@ -44,6 +47,7 @@ import type {
   RangeRequest,
   RangeResponse,
 } from './requests.ts'
+import { guardedKinds } from './requests.ts'
 import { openLatestKey, openScanAt, type Scan } from './scan.ts'
 import { SerialQueue } from './serial.ts'
 import { StagedBackend, stagedOpsMax } from './staged-backend.ts'
@@ -108,6 +112,8 @@ export class MvccStore {
   private readonly leaseTtlSecondsMin: number
   private readonly syncWrites: boolean
   private alarms = AlarmTable.empty
+  /** Users, roles and the auth switch: changed by `auth` entries, stored beside the keyspace. */
+  readonly auth = new AuthStore()
   private reclaiming: Promise<void> = Promise.resolve()
   private failure: unknown = undefined
   private closed = false
@@ -139,6 +145,7 @@ export class MvccStore {
     }
     const store = new MvccStore(backend, state, options)
     store.alarms = await AlarmTable.load(backend)
+    await store.auth.load(backend)
     // Finish reclaiming history a previous run had compacted but not yet deleted.
     if (state.compactRevision > 0) store.scheduleReclaim()
     return store
@@ -235,14 +242,20 @@ export class MvccStore {
     let response: ApplyResponse | undefined
     let refusal: CairnError | undefined
     let alarmed: ReturnType<AlarmTable['apply']> | undefined
+    let authChange: PreparedAuthChange | undefined
     if (request !== undefined) {
       try {
+        // Shape first (a hostile entry must be refused, never throw a TypeError), guarded ones included.
         validateApplyRequest(request, { txnOpsMax: this.txnOpsMax })
+        if ('guarded' in request) request = unguard(this.auth.state(), request.guarded, guardedKinds)
         const capped = this.alarms.refusal(request)
         if (capped !== undefined) throw capped
         if ('alarm' in request) {
           alarmed = this.alarms.apply(request.alarm, this.state.revision)
           response = { alarm: alarmed.response }
+        } else if ('auth' in request) {
+          authChange = this.auth.prepare(request.auth)
+          response = { auth: authChange.response }
         } else {
           const context = { txn, backend, compactRevision: this.state.compactRevision, leaseTtlSecondsMin: this.leaseTtlSecondsMin }
           response = await applyToTxn(context, request)
@@ -254,6 +267,7 @@ export class MvccStore {
     }
     const ops: BackendOp[] = refusal === undefined ? txn.toBackendOps() : []
     if (alarmed !== undefined) ops.push(...alarmed.ops)
+    if (authChange !== undefined) ops.push(...authChange.ops)
     ops.push({ type: 'put', key: metaAppliedIndexKey, value: encodeNumber(index) })
     try {
       await backend.write(ops, { sync: this.syncWrites })
@@ -267,6 +281,7 @@ export class MvccStore {
     }
     if (alarmed !== undefined) this.alarms = alarmed.table
     if (refusal !== undefined) return { status: 'refused', error: refusal }
+    authChange?.commit()
     if (txn.changed) this.notify((l) => l.onRevision?.({ revision: txn.writeRevision, events: txn.events }))
     if (txn.compactRevision !== undefined) {
       this.scheduleReclaim()
@@ -390,6 +405,7 @@ export class MvccStore {
         this.backend.iterate(prefixBounds(prefixKeyspace)),
         this.backend.iterate(prefixBounds(prefixLease)),
         this.backend.iterate(prefixBounds(prefixAlarm)),
+        this.backend.iterate(prefixBounds(prefixAuth)),
       ]
       return { ...header, chunks: encodeSnapshot(header, sources) }
     })
@@ -420,6 +436,7 @@ export class MvccStore {
         )
         this.state = { ...header }
         this.alarms = await AlarmTable.load(this.backend)
+        await this.auth.load(this.backend)
       } catch (error) {
         throw this.fail(error)
       }

@@ -13,6 +13,7 @@ import {
   ValueProvidedError,
   ValueTooLargeError,
 } from '../errors.ts'
+import { validateAuthRequest } from '../auth/validate.ts'
 import { keyBytesMax, leaseTtlSecondsMax, txnDepthMax, valueBytesMax } from './limits.ts'
 import {
   alarmActions,
@@ -228,5 +229,10 @@ export function validateApplyRequest(request: ApplyRequest, limits: ValidationLi
     checkLeaseId(request.leaseRevoke.id, 'ID')
   }
   else if ('alarm' in request) validateAlarmRequest(request.alarm)
+  else if ('auth' in request) validateAuthRequest(request.auth)
+  else if ('guarded' in request) {
+    checkObject(request.guarded, 'guarded request')
+    validateApplyRequest(request.guarded.request, limits)
+  }
   else throw new InvalidArgumentError(`unknown request ${fields[0]}`)
 }

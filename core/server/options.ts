@@ -33,6 +33,10 @@ export interface ServeOptions {
   clientRequestTimeoutMs: number
   /** WebSocket ping interval; a socket that has not answered the previous ping by the next is closed. */
   clientPingIntervalMs: number
+  /** How long an auth token lives (etcd's --auth-token-ttl, seconds). */
+  authTokenTtlMs: number
+  /** bcrypt cost of password hashes (etcd's --bcrypt-cost, 4-31). */
+  bcryptCost: number
   logLevel: string
   /** TLS of the client listener (and of forwarding to the leader's client URL). */
   clientTls: TlsFlags
@@ -74,6 +78,8 @@ export const SERVE_FLAG_DEFAULTS = {
   maxWatchesPerConnection: '10000',
   clientRequestTimeout: '30s',
   clientPingInterval: '30s',
+  authTokenTtl: '300',
+  bcryptCost: '10',
   logLevel: 'info',
   certFile: '',
   keyFile: '',
@@ -140,6 +146,8 @@ export function parseServeOptions(raw: RawServeFlags): ServeOptions {
     maxWatchesPerConnection: positiveInt('--max-watches-per-connection', f.maxWatchesPerConnection),
     clientRequestTimeoutMs: positiveDuration('--client-request-timeout', f.clientRequestTimeout),
     clientPingIntervalMs: positiveDuration('--client-ping-interval', f.clientPingInterval),
+    authTokenTtlMs: positiveInt('--auth-token-ttl', f.authTokenTtl) * 1000,
+    bcryptCost: bcryptCostOf(f.bcryptCost),
     logLevel: f.logLevel,
     clientTls,
     peerTls,
@@ -262,4 +270,10 @@ export function parseGoDuration(s: string): number | undefined {
     at = re.lastIndex
   }
   return at > 0 ? total : undefined
+}
+
+function bcryptCostOf(v: string): number {
+  const cost = positiveInt('--bcrypt-cost', v)
+  if (cost < 4 || cost > 31) throw new ConfigError(`--bcrypt-cost must be from 4 to 31, got ${cost}`)
+  return cost
 }

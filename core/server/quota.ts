@@ -59,6 +59,7 @@ export class BackendQuota {
 
 /** Bytes a request may add: key and value of every put (on any txn branch), plus etcd's overhead. */
 export function requestCost(request: ApplyRequest): number {
+  if ('guarded' in request) return requestCost(request.guarded.request)
   if ('put' in request) return putOverheadBytes + (request.put.key?.length ?? 0) + (request.put.value?.length ?? 0)
   if ('txn' in request) return txnCost([...(request.txn.success ?? []), ...(request.txn.failure ?? [])])
   return putOverheadBytes

@@ -415,6 +415,7 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
         metrics,
         limits,
         fetch: fetchClient,
+        auth: { tokenTtlMs: opts.authTokenTtlMs, bcryptCost: opts.bcryptCost },
         ...(url.protocol === 'https:' && clientTls ? { tls: clientTls.server } : {}),
       })
       clientServers.push(server)

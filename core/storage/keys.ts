@@ -15,6 +15,7 @@
 //   'l'  leases                                     (reserved for core/mvcc)
 //   'm'  keyspace meta: applied index, compact revision, consistent index  (reserved for core/mvcc)
 //   'A'  active alarms (NOSPACE, CORRUPT), replicated like the keyspace      (reserved for core/mvcc)
+//   'a'  auth: users, roles, the auth switch         (core/auth, written by core/mvcc's apply)
 //   'c'  cluster membership and this member's identity                   (core/server/registry.ts)
 //   'j'  the sequence number of the last batch written (core/storage/rocks-db.ts): which journal
 //        records a recovered database still needs (core/storage/journal.ts)
@@ -34,6 +35,7 @@ export const ownerPrefix = {
   mvccLeases: byte('l'),
   mvccMeta: byte('m'),
   mvccAlarms: byte('A'),
+  auth: byte('a'),
   cluster: byte('c'),
   journal: byte('j'),
 } as const

@@ -154,6 +154,9 @@ const validRequests: unknown[] = [
   { leaseGrant: { id: 5, ttl: 10 } },
   { leaseRevoke: { id: 5 } },
   { alarm: { action: 'ACTIVATE', memberId: 1, alarm: 'NOSPACE' } },
+  { auth: { userAdd: { name: 'u', passwordHash: 'h', noPassword: false } } },
+  { auth: { roleGrantPermission: { name: 'r', perm: { permType: 'READ', key: utf8('a'), rangeEnd: utf8('b') } } } },
+  { guarded: { user: 'u', userRevision: 1, request: { txn: { success: [{ requestPut: { key: utf8('a') } }] } } } },
 ]
 
 /** Any value in place of any part of a valid request. */

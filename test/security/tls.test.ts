@@ -446,3 +446,56 @@ describe('TLS: the verified client certificate names the caller', () => {
     }
   })
 })
+
+describe('TLS and auth together: the certificate names the user, credentials ride over https', () => {
+  it('with --client-cert-auth and auth on, the CN is the user; --user over TLS wins over the CN; alarms need root', async () => {
+    cluster = await startTlsCluster()
+    const c = cluster
+    const endpoints = c.members.map((m) => m.clientUrl)
+    // Before auth is on, anyone with a certificate administers; set up root and alice (CN=alice).
+    const setup = tlsClient(endpoints)
+    await setup.auth.userAdd('root', 'rootpw')
+    await setup.auth.userGrantRole('root', 'root')
+    await setup.auth.userAdd('alice', { noPassword: true })
+    await setup.auth.roleAdd('app')
+    await setup.auth.roleGrantPermission('app', 'READWRITE', 'app/', 'app0')
+    await setup.auth.userGrantRole('alice', 'app')
+    await setup.auth.enable()
+
+    // alice's certificate and no credentials: she is alice.
+    const alice = tlsClient(endpoints)
+    await alice.put('app/x', 'by-cert')
+    expect(toText((await alice.get('app/x')).kvs[0]!.value)).toBe('by-cert')
+    await expect(alice.put('other', '1')).rejects.toMatchObject({ code: 'PermissionDenied' })
+    // The limits routes are root's: alice may neither list nor disarm alarms.
+    await expect(alice.maintenance.alarmList()).rejects.toMatchObject({ code: 'PermissionDenied' })
+    await expect(alice.maintenance.alarmDisarm({ memberId: 1, alarm: 'NOSPACE' })).rejects.toMatchObject({ code: 'PermissionDenied' })
+
+    // The same certificate with root's credentials: the Authorization header names the user.
+    const root = new Client({ endpoints, tls: aliceTls(), username: 'root', password: 'rootpw', callTimeoutMs: 10_000 })
+    clients.push(root)
+    expect((await root.maintenance.alarmList()).alarms).toEqual([])
+    await root.put('other', 'by-root')
+
+    // The CLI takes --cacert/--cert/--key and --user together.
+    const tlsArgs = ['--cacert', pki.ca, '--cert', pki.alice.cert, '--key', pki.alice.key]
+    const denied = await cairn(['alarm', 'list', ...tlsArgs], { endpoints: endpoints[0]! })
+    expect(denied).toMatchObject({ code: 1, stderr: 'Error: etcdserver: permission denied\n' })
+    const listed = await cairn(['alarm', 'list', ...tlsArgs, '--user', 'root:rootpw'], { endpoints: endpoints[0]! })
+    expect(listed).toMatchObject({ code: 0, stderr: '' })
+    const got = await cairn(['get', 'other', '--print-value-only', ...tlsArgs, '--user', 'root:rootpw'], { endpoints: endpoints[1]! })
+    expect(got.stdout).toBe('by-root\n')
+
+    // A watch over wss, authenticated by the certificate at the upgrade.
+    const w = alice.watch('app/w')
+    const seen = (async () => {
+      for await (const resp of w) for (const e of resp.events) return toText(e.kv.value)
+      return undefined
+    })()
+    await waitFor('the watch to see a put', async () => {
+      await root.put('app/w', 'watched')
+      return Promise.race([seen.then(() => true), sleep(200).then(() => false)])
+    })
+    expect(await seen).toBe('watched')
+  }, 90_000)
+})

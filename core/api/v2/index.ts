@@ -9,7 +9,9 @@ import type { Member } from '../../server/member.ts'
 import { serveMachines, serveMembers, serveStats } from './cluster-http.ts'
 import type { ClusterContext, MembershipPort } from './cluster-http.ts'
 import { ExpiryLoop } from './expiry.ts'
-import { corsHeaders, sendText } from './http-util.ts'
+import { corsHeaders, sendHttpError, sendText } from './http-util.ts'
+import { authorizeV2, isAuthRefusal } from './auth.ts'
+import type { AuthGate } from '../auth-gate.ts'
 import { keysPrefix, serveKeys } from './keys-http.ts'
 import type { KeysContext } from './keys-http.ts'
 import { V2Store } from './store.ts'
@@ -23,6 +25,8 @@ export interface V2ApiOptions {
   logger: Logger
   maxRequestBytes: number
   membership?: MembershipPort
+  /** Checks credentials once auth is enabled (see auth.ts). */
+  gate?: AuthGate
 }
 
 /** The member seen through the narrow interface the v2 store uses. */
@@ -109,6 +113,13 @@ export class V2Api {
         req.resume()
         res.writeHead(200, { ...corsHeaders, 'Content-Length': 0 }).end()
         return
+      }
+      try {
+        await authorizeV2(this.opts.gate, req, rawPath)
+      } catch (e) {
+        if (!isAuthRefusal(e)) throw e
+        req.resume()
+        return sendHttpError(res, 401, 'Insufficient credentials')
       }
       if (rawPath === keysPrefix || rawPath.startsWith(keysPrefix + '/')) return await serveKeys(req, res, rawPath, query, this.keys)
       if (rawPath === '/v2/machines') return serveMachines(req, res, this.cluster)

@@ -35,6 +35,8 @@ export interface GlobalFlags {
   cert?: string
   key?: string
   insecureSkipTlsVerify?: boolean
+  user?: string
+  password?: string
 }
 
 export interface Context {
@@ -45,6 +47,8 @@ export interface Context {
   hex: boolean
   /** From --cacert, --cert, --key; undefined without them. */
   tls: ClientTls | undefined
+  /** Credentials (--user name[:password], --password); the password was prompted for if omitted. */
+  user?: { name: string; password: string }
 }
 
 /** Ends the command with an exit code and (unless empty) one `Error: …` line on stderr. */
@@ -71,7 +75,18 @@ export function addGlobalFlags(program: Command): void {
     .addOption(new Option('--cert <file>', 'identify this client with this TLS certificate').env('CAIRN_CERT'))
     .addOption(new Option('--key <file>', 'the key of the --cert certificate').env('CAIRN_KEY'))
     .addOption(new Option('--insecure-skip-tls-verify', "skip verifying members' certificates (testing only)"))
+    .addOption(new Option('--user <name[:password]>', 'user name and password for a cluster with auth enabled').env('CAIRN_USER'))
+    .addOption(new Option('--password <password>', 'password of --user (when it has no ":password")').env('CAIRN_PASSWORD'))
+  // A password left out of --user is asked for on the terminal before the command runs.
+  program.hook('preAction', async (_program, actionCommand) => {
+    const g = actionCommand.optsWithGlobals<GlobalFlags>()
+    if (g.user === undefined || g.user === '' || g.user.includes(':') || typeof g.password === 'string') return
+    const { promptPassword } = await import('./prompt.ts')
+    promptedPassword = await promptPassword('Password: ')
+  })
 }
+
+let promptedPassword: string | undefined
 
 /** The global TLS flags as commander parses them. */
 export interface GlobalTlsFlags {
@@ -109,6 +124,36 @@ export function fetchOf(g: object): Fetch {
   }
 }
 
+/** --user/--password as Client options ({} without --user). */
+export function credentialOptionsOf(g: { user?: string | undefined; password?: unknown }): { username?: string; password?: string } {
+  const user = credentialsOf({ ...(g.user !== undefined ? { user: g.user } : {}), ...(typeof g.password === 'string' ? { password: g.password } : {}) })
+  return user === undefined ? {} : { username: user.name, password: user.password }
+}
+
+/**
+ * The connection options of a Client from the global flags: TLS (--cacert, --cert, --key) and
+ * credentials (--user, --password); empty without them. Every client the CLI and the agents build takes these.
+ */
+export function clientOptionsOf(g: object): { tls?: ClientTls; username?: string; password?: string } {
+  return { ...tlsClientOption(g), ...credentialOptionsOf(g as { user?: string; password?: unknown }) }
+}
+
+/** Basic-auth headers for commands that call the API with fetch (snapshot save, move-leader). */
+export function authHeadersOf(cmd: Command): Record<string, string> {
+  const user = credentialsOf(cmd.optsWithGlobals<GlobalFlags>())
+  if (user === undefined) return {}
+  return { authorization: 'Basic ' + Buffer.from(`${user.name}:${user.password}`).toString('base64') }
+}
+
+/** --user name[:password] and --password as credentials (undefined without --user). */
+export function credentialsOf(g: Pick<GlobalFlags, 'user' | 'password'>): { name: string; password: string } | undefined {
+  if (g.user === undefined || g.user === '') return undefined
+  const colon = g.user.indexOf(':')
+  if (colon >= 0) return { name: g.user.slice(0, colon), password: g.user.slice(colon + 1) }
+  // (`user add --no-password` has a local boolean `password` flag: only a string is a password.)
+  return { name: g.user, password: typeof g.password === 'string' ? g.password : (promptedPassword ?? '') }
+}
+
 export function contextOf(cmd: Command): Context {
   const g = cmd.optsWithGlobals<GlobalFlags>()
   const writeOut = g.writeOut
@@ -120,7 +165,7 @@ export function contextOf(cmd: Command): Context {
     .map((e) => e.trim())
     .filter((e) => e !== '')
   if (endpoints.length === 0) throw new CliExit(Exit.BadArgs, 'no endpoints given')
-  return {
+  const ctx: Context = {
     endpoints,
     writeOut,
     dialTimeoutMs: durationFlag('--dial-timeout', g.dialTimeout),
@@ -128,6 +173,9 @@ export function contextOf(cmd: Command): Context {
     hex: g.hex === true,
     tls: tlsOf(g),
   }
+  const user = credentialsOf(g)
+  if (user !== undefined) ctx.user = user
+  return ctx
 }
 
 function durationFlag(name: string, v: string): number {
@@ -140,7 +188,9 @@ function durationFlag(name: string, v: string): number {
 
 export function clientOf(ctx: Context, endpoints: string[] = ctx.endpoints): Client {
   try {
-    return new Client({ endpoints, dialTimeoutMs: ctx.dialTimeoutMs, callTimeoutMs: ctx.commandTimeoutMs, ...(ctx.tls ? { tls: ctx.tls } : {}) })
+    const tls = ctx.tls ? { tls: ctx.tls } : {}
+    const credentials = ctx.user === undefined ? {} : { username: ctx.user.name, password: ctx.user.password }
+    return new Client({ endpoints, dialTimeoutMs: ctx.dialTimeoutMs, callTimeoutMs: ctx.commandTimeoutMs, ...tls, ...credentials })
   } catch (e) {
     throw new CliExit(Exit.BadArgs, (e as Error).message)
   }

@@ -2,6 +2,7 @@
 
 import type { Command } from 'commander'
 import { alarmCommand } from './alarm.ts'
+import { authCommands } from './auth.ts'
 import { addGlobalFlags } from './context.ts'
 import { defragCommand } from './defrag.ts'
 import { endpointCommand } from './endpoint.ts'
@@ -13,7 +14,7 @@ import { watchCommand } from './watch.ts'
 
 export function addCtlCommands(program: Command): void {
   addGlobalFlags(program)
-  for (const cmd of [getCommand(), putCommand(), delCommand(), txnCommand(), compactionCommand(), watchCommand(), leaseCommand(), memberCommand(), endpointCommand(), alarmCommand(), defragCommand()]) {
+  for (const cmd of [getCommand(), putCommand(), delCommand(), txnCommand(), compactionCommand(), watchCommand(), leaseCommand(), memberCommand(), endpointCommand(), alarmCommand(), defragCommand(), ...authCommands()]) {
     program.addCommand(cmd)
   }
 }

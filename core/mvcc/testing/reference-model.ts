@@ -119,7 +119,7 @@ export class ReferenceModel {
       this.leases.set(id, granted)
       return { leaseGrant: { header: { revision: this.revision }, id, ttl: granted, error: '' } }
     }
-    if ('alarm' in request) throw new Error('the reference model does not model alarms')
+    if (!('leaseRevoke' in request)) throw new Error('the reference model models neither alarms nor auth')
     const id = request.leaseRevoke.id
     if (!this.leases.has(id)) throw new Refused('LeaseNotFound')
     for (const kv of sortedKvs(draft.state)) if (kv.lease === id) this.remove(draft, kv)
