@@ -2,6 +2,7 @@
 // and metrics. Requests are read with a size bound, decoded and validated, handed to the member, and
 // answered in etcd's shapes; every error becomes etcd's {error, code, message} with its HTTP status.
 
+import { collectBody } from './body.ts'
 import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http'
@@ -296,24 +297,9 @@ async function health(res: ServerResponse, member: Member): Promise<void> {
   }
 }
 
-/** Reads and parses a JSON body, refusing one over maxBytes as etcd does. An empty body is {}. */
+/** Reads a body, refusing one over maxBytes as etcd does. */
 export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0)
-  if (declared > maxBytes) {
-    req.resume()
-    throw new CairnError('RequestTooLarge')
-  }
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).byteLength
-    if (size > maxBytes) {
-      req.resume()
-      throw new CairnError('RequestTooLarge')
-    }
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks)
+  return collectBody(req, maxBytes, () => new CairnError('RequestTooLarge'))
 }
 
 export async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown> {

@@ -1,6 +1,7 @@
 // Small HTTP helpers for the v2 endpoints: etcd's headers and body conventions (every JSON body ends
 // with a newline, as Go's json.Encoder writes it).
 
+import { collectBody } from '../body.ts'
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { V2Error } from './errors.ts'
 
@@ -46,22 +47,7 @@ export class BodyTooLargeError extends Error {}
 
 /** Reads a body as a binary string (one char per byte), refusing more than `maxBytes`. */
 export async function readBinaryBody(req: IncomingMessage, maxBytes: number): Promise<string> {
-  const declared = Number(req.headers['content-length'] ?? 0)
-  if (declared > maxBytes) {
-    req.resume()
-    throw new BodyTooLargeError()
-  }
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).byteLength
-    if (size > maxBytes) {
-      req.resume()
-      throw new BodyTooLargeError()
-    }
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks).toString('latin1')
+  return (await collectBody(req, maxBytes, () => new BodyTooLargeError())).toString('latin1')
 }
 
 /** Go's time.Duration.String() for a duration in milliseconds ("1.898s", "2m3.5s", "500ms", "0s"). */
