@@ -174,8 +174,13 @@ export class ChaosCluster {
     else delete env.CAIRN_FAILPOINTS
     const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env })
     appendFileSync(m.logFile, `--- start ${m.name} generation ${m.generation} pid ${proc.pid} at ${new Date().toISOString()}\n`)
+    // A member that learns it was removed says so and exits: from then on it can only come back as a
+    // new member (a removal the nemesis could not confirm still took effect, e.g. after a timeout).
+    let removedSeen = false
     proc.stderr!.on('data', (d: Buffer) => {
-      m.tail = (m.tail + d.toString()).slice(-20_000)
+      const text = d.toString()
+      if (text.includes('was removed from the cluster')) removedSeen = true
+      m.tail = (m.tail + text).slice(-20_000)
       appendFileSync(m.logFile, d)
     })
     live.add(proc)
@@ -183,7 +188,7 @@ export class ChaosCluster {
       live.delete(proc)
       if (m.proc !== proc) return
       appendFileSync(m.logFile, `--- exit ${m.name} code ${code} signal ${signal}\n`)
-      if (m.state !== 'removed') m.state = 'dead'
+      if (m.state !== 'removed') m.state = removedSeen ? 'removed' : 'dead'
     })
     m.proc = proc
     m.state = 'running'

@@ -178,6 +178,8 @@ export class Nemesis {
       if (this.stopped) break
       await this.sleepUntil(this.origin + step.startMs)
       if (this.stopped) break
+      // A member removed without the nemesis knowing (it exited on learning so) comes back as a new one.
+      await this.readdAllRemoved(Date.now() + 10_000)
       const heals: Array<() => Promise<void>> = []
       for (const f of step.faults) {
         await this.sleepUntil(this.origin + step.startMs + f.offsetMs)
@@ -385,6 +387,7 @@ export class Nemesis {
     const entry = list?.find((m) => m.peerURLs?.includes(victim.peerUrl))
     if (!entry) throw new Error(`cannot find ${victim.name} in the member list`)
     let removed = false
+    let refusal = 'no answer'
     for (const i of via) {
       const r = await call<unknown>(c.members[i]!.clientUrl, '/v3/cluster/member/remove', { ID: entry.ID }, 8_000)
       if (r.type === 'ok') {
@@ -392,12 +395,16 @@ export class Nemesis {
         break
       }
       if (r.type === 'fail' || /not enough started|member not found|unhealthy|not leader/i.test(r.error)) {
-        throw new Error(`remove ${victim.name}: ${r.error}`)
+        refusal = r.error
+        break
       }
     }
+    // A refusal can follow an earlier attempt that took effect after all (`member not found`), and
+    // a member that was removed without the nemesis knowing would later be restarted with its old data
+    // dir and refused for good: the member list decides.
     if (!removed) {
       const after = await this.memberList(via)
-      if (!after || after.some((m) => m.ID === entry.ID)) throw new Error(`remove ${victim.name}: no answer`)
+      if (!after || after.some((m) => m.ID === entry.ID)) throw new Error(`remove ${victim.name}: ${refusal}`)
     }
     victim.state = 'removed'
     this.done('member', `removed ${victim.name} (${entry.ID})`)

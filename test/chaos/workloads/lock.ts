@@ -134,6 +134,10 @@ export class LockWorkload implements Workload {
     } catch (e) {
       c.phase = 'idle'
       if (!stop.aborted) {
+        // The client library moves on only from a member it could not reach; behind its proxy a dead
+        // member looks reachable (the proxy accepts, then resets), so move on after any failure, as
+        // the other workloads' clients do.
+        c.store.transport.failover()
         this.count(this.counts, e)
         const name = (e as Error).constructor?.name || 'Error'
         this.acquireFailures.set(name, (this.acquireFailures.get(name) ?? 0) + 1)
@@ -188,6 +192,7 @@ export class LockWorkload implements Workload {
       w.revision = r.header.revision
       this.counts.ok++
     } catch (e) {
+      c.store.transport.failover()
       w.outcome = this.count(this.counts, e) === 'fail' ? 'failed' : 'unknown'
     }
     w.ret = ctx.now()
