@@ -2,6 +2,7 @@
 // kind, which must show no violation, and so must the clean build under each failpoint's schedule; and
 // each planted failpoint, which must be caught. About 5 minutes on two cores. `npm run chaos -- --duration 600` is the long run (docs/chaos.md).
 
+import { rmSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { DEFAULTS, formatReport, runChaos } from './run.ts'
 import type { ChaosOptions, ChaosReport, WorkloadName } from './run.ts'
@@ -28,6 +29,14 @@ const ACK_BEFORE_FSYNC_SCHEDULE: Partial<ChaosOptions> = {
 
 /** Lock clients paused past their lease, one step after another (skip-lease-recheck's schedule). */
 const SKIP_LEASE_RECHECK_SCHEDULE: Partial<ChaosOptions> = { durationMs: 25_000, faults: ['pause-client'], quietMsMin: 300, quietMsMax: 1_000 }
+
+/**
+ * A run that caught its planted bug keeps its data dirs like any failing run (~250 MB on /dev/shm);
+ * once the test has what it wanted they go, or every CI run would leave three behind.
+ */
+function discard(report: ChaosReport): void {
+  if (report.dataDir) rmSync(report.dataDir, { recursive: true, force: true })
+}
 
 /** No violation of any kind (the lease workload's late keep-alive bug is fixed in core/server). */
 const clean = (r: ChaosReport) => r.linearizable !== false && r.lost === 0 && r.problems.length === 0
@@ -75,6 +84,7 @@ describe('chaos: planted bugs are caught', () => {
       }),
     )
     expect(report.linearizable, formatReport(report)).toBe(false)
+    discard(report)
   })
 
   it('ack-before-fsync: a crash of every member right after an acknowledged write loses it', { timeout: 240_000 }, async () => {
@@ -86,6 +96,7 @@ describe('chaos: planted bugs are caught', () => {
     // leave room for a kill that comes too late on a loaded machine.
     const report = await runChaos(options('set', 3001, { ...ACK_BEFORE_FSYNC_SCHEDULE, failpoints: ['ack-before-fsync'] }))
     expect(report.lost, formatReport(report)).toBeGreaterThan(0)
+    discard(report)
   })
 
   it('skip-lease-recheck: the lock workload catches two holders when a waiter is paused past its lease', { timeout: 180_000 }, async () => {
@@ -95,5 +106,6 @@ describe('chaos: planted bugs are caught', () => {
     const report = await runChaos(options('lock', 4001, { ...SKIP_LEASE_RECHECK_SCHEDULE, failpoints: ['skip-lease-recheck'] }))
     const text = formatReport(report)
     expect(report.problems.some((p) => p.startsWith('lock: two holders at once')), text).toBe(true)
+    discard(report)
   })
 })
