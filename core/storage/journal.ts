@@ -23,6 +23,7 @@
 //   per op: u8 type (1 put, 2 del), u32 key length, key, [u32 value length, value]
 // A zero length, a bad CRC or an unexpected sequence number ends the valid records.
 
+import { Coalesced } from './coalesced.ts'
 import { constants } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import { open } from 'node:fs/promises'
@@ -49,8 +50,7 @@ export class Journal {
   private lastSeq: number
   private position = journalHeaderBytes
   private baseSeq = 0
-  private running: Promise<void> | undefined
-  private next: Promise<void> | undefined
+  private readonly coalesced = new Coalesced(() => this.flush())
   private closed = false
   /** Completed fdatasyncs and barriers (for tests and metrics). */
   syncs = 0
@@ -138,27 +138,13 @@ export class Journal {
     this.lastSeq = seq
     this.buffer.push(record)
     this.bufferedBytes += record.byteLength
-    if (this.bufferedBytes > bufferedBytesMax && this.running === undefined) void this.sync().catch(() => undefined)
+    if (this.bufferedBytes > bufferedBytesMax && !this.coalesced.busy) void this.sync().catch(() => undefined)
   }
 
   /** Resolves once every record added before the call is durable. Concurrent callers share syncs. */
   sync(): Promise<void> {
     if (this.closed) return Promise.reject(new Error('journal is closed'))
-    if (this.running === undefined) {
-      this.running = this.flush().finally(() => (this.running = undefined))
-      return this.running
-    }
-    this.next ??= this.running.then(
-      () => this.startQueued(),
-      () => this.startQueued(),
-    )
-    return this.next
-  }
-
-  private startQueued(): Promise<void> {
-    this.next = undefined
-    this.running = this.flush().finally(() => (this.running = undefined))
-    return this.running
+    return this.coalesced.request()
   }
 
   private async flush(): Promise<void> {
@@ -198,8 +184,7 @@ export class Journal {
 
   async close(): Promise<void> {
     this.closed = true
-    await this.next?.catch(() => undefined)
-    await this.running?.catch(() => undefined)
+    await this.coalesced.settle()
     await this.durable?.close()
     await this.file.close()
   }

@@ -17,6 +17,7 @@
 // Syncs coalesce: callers that arrive while one is running share the next one (it starts after their
 // writes), so N concurrent synced writes cost about two fdatasyncs, not N.
 
+import { Coalesced } from './coalesced.ts'
 import type { promises as fsPromises } from 'node:fs'
 import { join } from 'node:path'
 
@@ -34,8 +35,7 @@ export interface WalFile {
 
 export class WalSync {
   private readonly open = new Map<string, WalFile>()
-  private running: Promise<void> | undefined
-  private next: Promise<void> | undefined
+  private readonly coalesced = new Coalesced(() => this.syncNow())
   private closed = false
   /** Count of completed syncs (for tests and metrics). */
   syncs = 0
@@ -52,22 +52,7 @@ export class WalSync {
   /** Resolves once everything written to the database before this call is on stable storage. */
   sync(): Promise<void> {
     if (this.closed) return Promise.reject(new Error('WalSync is closed'))
-    // A sync already running may have listed and synced the files before our write; wait for the next.
-    if (this.running === undefined) {
-      this.running = this.syncNow().finally(() => (this.running = undefined))
-      return this.running
-    }
-    this.next ??= this.running.then(
-      () => this.startQueued(),
-      () => this.startQueued(),
-    )
-    return this.next
-  }
-
-  private startQueued(): Promise<void> {
-    this.next = undefined
-    this.running = this.syncNow().finally(() => (this.running = undefined))
-    return this.running
+    return this.coalesced.request()
   }
 
   private async syncNow(): Promise<void> {
@@ -113,8 +98,7 @@ export class WalSync {
 
   async close(): Promise<void> {
     this.closed = true
-    await this.next?.catch(() => undefined)
-    await this.running?.catch(() => undefined)
+    await this.coalesced.settle()
     for (const file of this.open.values()) await file.close()
     this.open.clear()
   }
