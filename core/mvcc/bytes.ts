@@ -31,15 +31,20 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
 
 /**
  * A string whose UTF-16 code units are the bytes, so Map keys and string comparison follow byte order.
- * (TextDecoder('latin1') is windows-1252 and would remap 0x80–0x9f.)
+ * (TextDecoder('latin1') is windows-1252 and would remap 0x80–0x9f; Buffer's latin1 is ISO-8859-1, one
+ * code unit per byte, and runs natively: this sits on the apply path, once or more per written key.)
  */
 export function bytesToBinaryString(bytes: Uint8Array): string {
-  let out = ''
-  for (let i = 0; i < bytes.length; i += 4096) {
-    out += String.fromCharCode(...bytes.subarray(i, Math.min(i + 4096, bytes.length)))
-  }
-  return out
+  return latin1Slice.call(bytes, 0, bytes.length)
 }
+
+const latin1Slice: (this: Uint8Array, start: number, end: number) => string =
+  (Buffer.prototype as unknown as { latin1Slice?: (this: Uint8Array, start: number, end: number) => string }).latin1Slice ??
+  function (this: Uint8Array, start: number, end: number): string {
+    let out = ''
+    for (let i = start; i < end; i++) out += String.fromCharCode(this[i]!)
+    return out
+  }
 
 export function binaryStringToBytes(text: string): Uint8Array {
   const out = new Uint8Array(text.length)

@@ -32,6 +32,8 @@ interface Attachment {
 
 export class WriteTxn {
   private readonly keys = new Map<string, Patch>()
+  /** Keys read from the backend (state at baseRevision, absent ones included): a put reads its key twice. */
+  private readonly baseReads = new Map<string, KeyValue | undefined>()
   private readonly leases = new Map<number, LeaseRecord | undefined>()
   private readonly attachments = new Map<string, Attachment>()
   readonly events: Event[] = []
@@ -61,10 +63,14 @@ export class WriteTxn {
   }
 
   async get(key: Uint8Array): Promise<KeyValue | undefined> {
-    const patch = this.keys.get(bytesToBinaryString(key))
+    const id = bytesToBinaryString(key)
+    const patch = this.keys.get(id)
     if (patch !== undefined) return patch.kv
+    if (this.baseReads.has(id)) return this.baseReads.get(id)
     const record = await this.backend.get(keyspaceKey(key))
-    return record === undefined ? undefined : decodeKeyValueRecord(key, record)
+    const kv = record === undefined ? undefined : decodeKeyValueRecord(key, record)
+    this.baseReads.set(id, kv)
+    return kv
   }
 
   /** The current state of `interval`, changes so far included. */

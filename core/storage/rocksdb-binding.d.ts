@@ -40,6 +40,16 @@ declare module '@nxtedition/rocksdb' {
     value?: Uint8Array
   }
 
+  /** The binding's write batch (chained-batch.js), used without abstract-level's wrapper. */
+  export interface RocksChainedBatch {
+    _put(key: Uint8Array, value: Uint8Array): void
+    _del(key: Uint8Array): void
+    /** Applies the batch on the calling thread. */
+    _writeSync(options: { sync: boolean }): void
+    /** Frees the native batch. */
+    _closeSync(): void
+  }
+
   export class RocksLevel {
     constructor(location: string, options: { keyEncoding: 'buffer'; valueEncoding: 'buffer' })
     readonly status: 'opening' | 'open' | 'closing' | 'closed'
@@ -52,6 +62,7 @@ declare module '@nxtedition/rocksdb' {
     _getManySync(keys: Uint8Array[], options: object): Array<Buffer | undefined | null>
     /** Note: the binding writes on the calling thread, so a synced batch blocks the event loop for the fsync. */
     batch(ops: RocksBatchOp[], options: { sync: boolean }): Promise<void>
+    _chainedBatch(): RocksChainedBatch
     iterator(options: RocksRange): RocksIterator
     getProperty(property: string): string
   }
