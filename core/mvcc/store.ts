@@ -59,6 +59,7 @@ export type { HistoryRead } from './history-read.ts'
 export type { LeaseInfo } from './lease-reads.ts'
 import { validateApplyRequest, validateRangeRequest, checkLeaseId } from './validate.ts'
 import { WriteTxn } from './write-txn.ts'
+import { RecentKeys } from './recent-keys.ts'
 
 export interface MvccStoreOptions {
   /** Most operations per txn list (etcd's --max-txn-ops). */
@@ -70,6 +71,8 @@ export interface MvccStoreOptions {
    * is lost in a machine crash are applied again from it on restart.
    */
   syncWrites?: boolean
+  /** Memory for the latest state of recently written keys (default 32 MiB); 0 turns it off. */
+  recentKeysBytes?: number
 }
 
 /**
@@ -114,6 +117,8 @@ export class MvccStore {
   private alarms = AlarmTable.empty
   /** Users, roles and the auth switch: changed by `auth` entries, stored beside the keyspace. */
   readonly auth = new AuthStore()
+  /** The latest state of recently written keys, so applying a put rarely reads RocksDB. */
+  private readonly recent: RecentKeys
   private reclaiming: Promise<void> = Promise.resolve()
   private failure: unknown = undefined
   private closed = false
@@ -126,6 +131,7 @@ export class MvccStore {
     this.txnOpsMax = options.txnOpsMax ?? txnOpsMaxDefault
     this.leaseTtlSecondsMin = options.leaseTtlSecondsMin ?? leaseTtlSecondsMinDefault
     this.syncWrites = options.syncWrites ?? false
+    this.recent = new RecentKeys(options.recentKeysBytes)
   }
 
   /** Opens the keyspace kept in `backend` (empty: a new store at revision 1). */
@@ -238,7 +244,7 @@ export class MvccStore {
     this.checkUsable()
     if (!Number.isSafeInteger(index) || index < 1) throw new Error(`apply: index must be a positive integer, got ${index}`)
     if (index <= this.state.appliedIndex) return { status: 'skipped' }
-    const txn = new WriteTxn(backend, this.state.revision)
+    const txn = new WriteTxn(backend, this.state.revision, this.recent)
     let response: ApplyResponse | undefined
     let refusal: CairnError | undefined
     let alarmed: ReturnType<AlarmTable['apply']> | undefined
@@ -282,6 +288,7 @@ export class MvccStore {
     if (alarmed !== undefined) this.alarms = alarmed.table
     if (refusal !== undefined) return { status: 'refused', error: refusal }
     authChange?.commit()
+    for (const [id, patch] of txn.changedKeys()) this.recent.set(id, patch.kv)
     if (txn.changed) this.notify((l) => l.onRevision?.({ revision: txn.writeRevision, events: txn.events }))
     if (txn.compactRevision !== undefined) {
       this.scheduleReclaim()
@@ -422,6 +429,7 @@ export class MvccStore {
       try {
         await this.reclaiming
         await this.backend.write([{ type: 'put', key: metaRestoringKey, value: new Uint8Array(0) }], { sync: true })
+        this.recent.clear()
         await clearOwnedPrefixes(this.backend, [metaRestoringKey])
         const header = await restoreEntries(this.backend, chunks)
         await this.backend.write(

@@ -20,6 +20,7 @@ import {
   metaRevisionKey,
 } from './layout.ts'
 import type { LeaseRecord } from './records.ts'
+import type { RecentKeys } from './recent-keys.ts'
 import { decodeKeyValueRecord, decodeLeaseRecord, encodeEventRecord, encodeKeyValueRecord, encodeLeaseRecord, encodeNumber } from './records.ts'
 import { mergePatches, openLatestScan, sortPatches, type Patch, type Scan } from './scan.ts'
 import type { Event, KeyValue } from './types.ts'
@@ -42,6 +43,8 @@ export class WriteTxn {
   constructor(
     private readonly backend: KvBackend,
     readonly baseRevision: number,
+    /** Recently written keys as of baseRevision, consulted before the backend. */
+    private readonly recent?: RecentKeys,
   ) {}
 
   /** The revision this entry's changes get (one per entry, however many keys it changes). */
@@ -67,6 +70,8 @@ export class WriteTxn {
     const patch = this.keys.get(id)
     if (patch !== undefined) return patch.kv
     if (this.baseReads.has(id)) return this.baseReads.get(id)
+    const known = this.recent?.get(id)
+    if (known !== undefined) return known
     const record = await this.backend.get(keyspaceKey(key))
     const kv = record === undefined ? undefined : decodeKeyValueRecord(key, record)
     this.baseReads.set(id, kv)
@@ -96,6 +101,11 @@ export class WriteTxn {
     this.moveAttachment(key, prev?.lease ?? 0, lease)
     this.events.push(prev === undefined ? { type: 'PUT', kv } : { type: 'PUT', kv, prevKv: prev })
     return prev
+  }
+
+  /** Each changed key's new state (undefined: deleted), by binary-string key. */
+  changedKeys(): IterableIterator<[string, Patch]> {
+    return this.keys.entries()
   }
 
   /** Deletes a key known to exist with state `prev`. */
