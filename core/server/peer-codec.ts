@@ -99,7 +99,7 @@ function snapshot(v: unknown): Snapshot {
  * that index) and never pass the leader's term, as every Raft log does. The log store trusts this: a
  * gap or a term going back would be written as is and break the log.
  */
-function checkAppendedEntries(m: Message): void {
+export function checkAppendedEntries(m: Message): void {
   let term = m.logTerm
   m.entries.forEach((e, k) => {
     if (e.index !== m.index + 1 + k) fail(`entries[${k}].index ${e.index} does not follow ${m.index + k}`)

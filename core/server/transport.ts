@@ -9,7 +9,8 @@ import { WebSocketServer } from 'ws'
 import type { WebSocket } from 'ws'
 import type { Message, NodeId } from '../raft/types.ts'
 import { requestPath } from './request-path.ts'
-import { decodeFrame, encodeFrame, fromMessage, PEER_FRAME_BYTES_MAX, PeerFrameError, toMessage } from './peer-codec.ts'
+import { PEER_FRAME_BYTES_MAX, PeerFrameError } from './peer-codec.ts'
+import { decodeMessages, encodeMessages } from './raft-wire.ts'
 import { PEER_PATH, PeerLink } from './peer-link.ts'
 import { idToHex } from './ids.ts'
 import type { ClientTls } from '../tls/fetch.ts'
@@ -91,11 +92,11 @@ export class Transport {
     for (const [peer, list] of byPeer) {
       const link = this.links.get(peer)
       if (!link) continue
-      const snaps = list.filter((m) => m.type === 'snap')
-      const ok = link.send(encodeFrame(list.map(fromMessage)))
-      // The Raft core waits for a snapshot report before probing the follower again.
-      for (let i = 0; i < snaps.length; i++) this.opts.onSnapshotSent(peer, ok)
-      if (!ok) this.opts.onUnreachable(peer)
+      // Snapshots travel on their own stream (the member sends them); one here is reported failed.
+      const normal = list.filter((m) => m.type !== 'snap')
+      for (let i = normal.length; i < list.length; i++) this.opts.onSnapshotSent(peer, false)
+      if (normal.length === 0) continue
+      if (!link.send(encodeMessages(normal))) this.opts.onUnreachable(peer)
     }
   }
 
@@ -130,15 +131,11 @@ export class Transport {
     ws.on('message', (data, isBinary) => {
       if (!isBinary || !this.known.has(from)) return
       try {
-        const frame = decodeFrame(data as Buffer)
-        if (!Array.isArray(frame)) throw new PeerFrameError('frame is not a list of messages')
-        for (const raw of frame) {
-          const m = toMessage(raw)
+        // The whole frame is validated before any message reaches Raft. It cannot hold a 'snap':
+        // snapshots come only on the snapshot stream, with their data.
+        for (const m of decodeMessages(data as Buffer)) {
           // A peer may only speak for itself, and only to us.
           if (m.from !== from || m.to !== this.opts.selfId) throw new PeerFrameError(`message from ${m.from} to ${m.to} on link of ${from}`)
-          // Snapshots come only on the snapshot stream, with their data: a 'snap' here has none, and
-          // Raft accepting it would leave the member unable to restore (its loop would stop).
-          if (m.type === 'snap') throw new PeerFrameError('snapshot message outside the snapshot stream')
           this.opts.onMessage(m)
         }
       } catch (e) {
