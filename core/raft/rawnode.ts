@@ -51,7 +51,16 @@ export class RawNode {
 
   /** Proposes data to be appended; throws RaftError 'ProposalDropped' when it cannot be accepted here. */
   propose(data: Uint8Array): void {
-    this.raft.step(message({ type: 'prop', from: this.raft.id, entries: [{ term: 0, index: 0, type: 'normal', data }] }))
+    this.proposeMany([data])
+  }
+
+  /**
+   * Proposes several payloads as one proposal: appended together, replicated in one append per
+   * follower. All are accepted or all dropped (RaftError 'ProposalDropped').
+   */
+  proposeMany(data: readonly Uint8Array[]): void {
+    const entries = data.map((d) => ({ term: 0, index: 0, type: 'normal' as const, data: d }))
+    this.raft.step(message({ type: 'prop', from: this.raft.id, entries }))
   }
 
   proposeConfChange(cc: ConfChange): void {
