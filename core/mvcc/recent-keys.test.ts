@@ -66,6 +66,18 @@ describe('RecentKeys in MvccStore', () => {
     })
   }
 
+  test('the eviction queue stays bounded, whether a few hot keys are rewritten or the cache churns', () => {
+    const kv = (key: string): KeyValue => ({ key: Buffer.from(key), value: new Uint8Array(10), createRevision: 1, modRevision: 1, version: 1, lease: 0 })
+    const hot = new RecentKeys()
+    for (let i = 0; i < 50_000; i++) hot.set(`k${i % 10}`, kv(`k${i % 10}`))
+    expect(hot.size).toBe(10)
+    expect(hot.queueLength).toBeLessThan(2 * 10 + 1024 + 2)
+    const churn = new RecentKeys(100 * (160 + 16))
+    for (let i = 0; i < 50_000; i++) churn.set(`key${i}`, kv(`key${i}`))
+    expect(churn.size).toBeLessThanOrEqual(100)
+    expect(churn.queueLength).toBeLessThan(2 * 4096 + 2)
+  })
+
   test('a delete forgets the key, the newest writes stay, and one large value is not kept', () => {
     const kv = (key: string, value: number): KeyValue => ({
       key: Buffer.from(key),

@@ -14,7 +14,15 @@ export const recentKeysBytesDefault = 32 * 1024 * 1024
 const entryOverheadBytes = 160
 
 export class RecentKeys {
-  private readonly entries = new Map<string, KeyValue>()
+  private readonly entries = new Map<string, { kv: KeyValue; stamp: number }>()
+  // Write order, oldest first, as parallel arrays from `head` on; an element is stale once its key was
+  // written again (its stamp no longer matches). Eviction walks this queue: walking the Map from its
+  // start instead would pass over every slot deleted since the Map last rehashed, which made each
+  // eviction cost O(size) once the cache was full.
+  private queueIds: string[] = []
+  private queueStamps: number[] = []
+  private head = 0
+  private stamp = 0
   private bytes = 0
 
   constructor(private readonly bytesMax = recentKeysBytesDefault) {}
@@ -25,7 +33,7 @@ export class RecentKeys {
 
   /** The key's latest state if it was written recently; undefined when unknown (not: absent). */
   get(id: string): KeyValue | undefined {
-    return this.entries.get(id)
+    return this.entries.get(id)?.kv
   }
 
   /** Records the key's new state (undefined: deleted). The newest writes are the last to be evicted. */
@@ -33,23 +41,49 @@ export class RecentKeys {
     const old = this.entries.get(id)
     if (old !== undefined) {
       this.entries.delete(id)
-      this.bytes -= sizeOf(old)
+      this.bytes -= sizeOf(old.kv)
     }
     if (kv === undefined) return
     const size = sizeOf(kv)
     if (size > this.bytesMax / 4) return // one large value must not flush the hot keys
-    this.entries.set(id, kv)
+    const stamp = ++this.stamp
+    this.entries.set(id, { kv, stamp })
     this.bytes += size
-    for (const [oldest, v] of this.entries) {
-      if (this.bytes <= this.bytesMax) break
-      this.entries.delete(oldest)
-      this.bytes -= sizeOf(v)
+    this.queueIds.push(id)
+    this.queueStamps.push(stamp)
+    while (this.bytes > this.bytesMax && this.head < this.queueIds.length) {
+      const oldest = this.queueIds[this.head]!
+      const current = this.entries.get(oldest)
+      if (current !== undefined && current.stamp === this.queueStamps[this.head]) {
+        this.entries.delete(oldest)
+        this.bytes -= sizeOf(current.kv)
+      }
+      this.head++
     }
+    const queued = this.queueIds.length - this.head
+    if (queued > 2 * this.entries.size + 1024 || (this.head > 4096 && this.head * 2 > this.queueIds.length)) this.rebuildQueue()
+  }
+
+  /** Length of the eviction queue, stale elements included (bounded by about twice the size). */
+  get queueLength(): number {
+    return this.queueIds.length
   }
 
   clear(): void {
     this.entries.clear()
     this.bytes = 0
+    this.rebuildQueue()
+  }
+
+  /** Drops stale queue elements (rewritten or deleted keys); the Map's order is the write order. */
+  private rebuildQueue(): void {
+    this.queueIds = []
+    this.queueStamps = []
+    this.head = 0
+    for (const [id, { stamp }] of this.entries) {
+      this.queueIds.push(id)
+      this.queueStamps.push(stamp)
+    }
   }
 }
 
