@@ -69,12 +69,19 @@ type Walk = { node: StoredNode; error?: undefined } | { node?: undefined; error:
 
 /** etcd's walk to an existing node: a missing or file ancestor is reported by its own path. */
 function walkToExisting(path: string, state: WriteState): Walk {
+  const failure = walkFailure(path, state)
+  if (failure !== undefined) return { error: new V2Error(failure.code, failure.path, state.revision) }
+  return { node: state.node! }
+}
+
+/** Why the path does not lead to an existing node, without building an Error (a set of a new key is routine). */
+function walkFailure(path: string, state: WriteState): { code: V2ErrorCode; path: string } | undefined {
   for (const a of state.ancestors) {
-    if (a.node === undefined) return { error: new V2Error(V2Code.KeyNotFound, a.path, state.revision) }
-    if (!a.node.dir) return { error: new V2Error(V2Code.NotDir, a.path, state.revision) }
+    if (a.node === undefined) return { code: V2Code.KeyNotFound, path: a.path }
+    if (!a.node.dir) return { code: V2Code.NotDir, path: a.path }
   }
-  if (state.node === undefined) return { error: new V2Error(V2Code.KeyNotFound, path, state.revision) }
-  return { node: state.node }
+  if (state.node === undefined) return { code: V2Code.KeyNotFound, path }
+  return undefined
 }
 
 /** For creations: the first file ancestor is an error; missing ones will be made. */
@@ -165,9 +172,9 @@ function writeNode(
 
 function decideSet(op: Extract<WriteOperation, { type: 'set' }>, state: WriteState, nowMs: number): Decision {
   if (op.path === rootPath) return fail(V2Code.RootReadOnly, rootPath, state)
-  const walked = walkToExisting(op.path, state)
+  const failure = walkFailure(op.path, state)
   // A missing node is fine for set (it is created), unless this is a refresh.
-  if (walked.error && (walked.error.errorCode !== V2Code.KeyNotFound || op.refresh)) return { error: walked.error }
+  if (failure && (failure.code !== V2Code.KeyNotFound || op.refresh)) return { error: new V2Error(failure.code, failure.path, state.revision) }
   const prev = state.node
   if (prev?.dir) return fail(V2Code.NotFile, op.path, state)
   const value = op.refresh && prev !== undefined ? prev.value : op.value
