@@ -60,7 +60,7 @@ describe('a real member under hostile raw requests', () => {
 })
 
 describe('a real follower under a forged Raft frame', () => {
-  it('refuses a snap message outside the snapshot stream (it used to stop the member)', async () => {
+  it('refuses a forged snap message on the Raft stream (it used to stop the member)', async () => {
     const leader = await cluster.waitForLeader()
     const f = (leader + 1) % 3
     const status = async (i: number) =>
@@ -80,9 +80,10 @@ describe('a real follower under a forged Raft frame', () => {
     const confState = { voters: list.members.map((x) => Number(x.ID)), learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false }
     const snap = message({ type: 'snap', from: leaderId, to: followerId, term, snapshot: { metadata: { index: 1_000_000, term, confState }, data: new Uint8Array() } })
     ws.send(encodeFrame([fromMessage(snap)]))
-    // The follower logs the frame it refused; without the check it would stop instead.
+    // The follower logs the frame it refused (the Raft stream has no form for a snapshot: it comes
+    // only on the snapshot stream); it used to step it into Raft and stop.
     const deadline = Date.now() + 10_000
-    while (!cluster.members[f]!.stderr.includes('snapshot message outside the snapshot stream')) {
+    while (!cluster.members[f]!.stderr.includes('dropping malformed peer frame')) {
       if (Date.now() > deadline || cluster.members[f]!.proc?.exitCode !== null) throw new Error(`follower did not refuse the frame:\n${cluster.members[f]!.stderr.slice(-2000)}`)
       await sleep(20)
     }
