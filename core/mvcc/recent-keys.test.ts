@@ -6,23 +6,9 @@ import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { MemoryBackend } from './memory-backend.ts'
 import { RecentKeys } from './recent-keys.ts'
-import { MvccStore, type StoreListener } from './store.ts'
-import { applyArb, normalize } from './testing/model-driver.ts'
+import { MvccStore } from './store.ts'
+import { applyArb, normalize, recordEvents, snapshotHex } from './testing/model-driver.ts'
 import type { KeyValue } from './types.ts'
-
-async function snapshotHex(store: MvccStore): Promise<string> {
-  const snap = await store.snapshot()
-  const parts: Buffer[] = []
-  for await (const c of snap.chunks) parts.push(Buffer.from(c))
-  return Buffer.concat(parts).toString('hex')
-}
-
-function recordEvents(store: MvccStore): unknown[] {
-  const seen: unknown[] = []
-  const listener: StoreListener = { onRevision: (b) => seen.push(normalize(b)) }
-  store.subscribe(listener)
-  return seen
-}
 
 async function* chunksOf(store: MvccStore): AsyncGenerator<Uint8Array> {
   const snap = await store.snapshot()

@@ -9,8 +9,8 @@ import { bytesToBinaryString } from './bytes.ts'
 import { MemoryBackend } from './memory-backend.ts'
 import { RocksBackend } from './rocks-backend.ts'
 import { StagedBackend } from './staged-backend.ts'
-import { MvccStore, type StoreListener } from './store.ts'
-import { applyArb, normalize } from './testing/model-driver.ts'
+import { MvccStore } from './store.ts'
+import { applyArb, normalize, recordEvents, snapshotHex } from './testing/model-driver.ts'
 import { makeTempDir, openRocks, removeDir } from './testing/rocks-fixture.ts'
 
 const keyArb = fc.uint8Array({ minLength: 1, maxLength: 3, max: 4 })
@@ -74,20 +74,6 @@ describe('MvccStore.applyBatch', () => {
   const dirs: string[] = []
   afterAll(() => dirs.forEach(removeDir))
 
-  async function snapshotBytes(store: MvccStore): Promise<string> {
-    const snap = await store.snapshot()
-    const parts: Buffer[] = []
-    for await (const c of snap.chunks) parts.push(Buffer.from(c))
-    return Buffer.concat(parts).toString('hex')
-  }
-
-  function recordEvents(store: MvccStore): unknown[] {
-    const seen: unknown[] = []
-    const listener: StoreListener = { onRevision: (b) => seen.push(normalize(b)), onCompact: (r) => seen.push({ compact: r }) }
-    store.subscribe(listener)
-    return seen
-  }
-
   for (const kind of ['memory', 'rocksdb'] as const) {
     test(`${kind}: applying in groups answers, notifies and stores exactly as one at a time`, async () => {
       await fc.assert(
@@ -115,7 +101,7 @@ describe('MvccStore.applyBatch', () => {
           expect(groupedOutcomes).toEqual(singleOutcomes)
           expect(groupedEvents).toEqual(singleEvents)
           expect(grouped.appliedIndex()).toBe(single.appliedIndex())
-          expect(await snapshotBytes(grouped)).toEqual(await snapshotBytes(single))
+          expect(await snapshotHex(grouped)).toEqual(await snapshotHex(single))
           await single.close()
           await grouped.close()
         }),

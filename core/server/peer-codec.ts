@@ -1,36 +1,19 @@
-// Encoding of peer frames (Raft messages and forwarded requests) with MessagePack. Every decoded
-// frame is validated field by field: a peer is outside input, and a malformed frame must be
-// refused with a clear error, never stepped into the Raft core.
+// MessagePack frames between peers: the head of a snapshot stream (the 'snap' message and the member
+// list); the Raft stream itself uses raft-wire.ts. Every decoded frame is validated field by field:
+// a peer is outside input, and a malformed frame must be refused with a clear error, never stepped
+// into the Raft core.
 
 import { Packr } from 'msgpackr'
 import type { ConfState, Entry, Message, MessageType, Snapshot } from '../raft/types.ts'
 import type { MemberInfo } from './registry.ts'
+import { checkAppendedEntries, ENTRIES_PER_MESSAGE_MAX, PEER_FRAME_BYTES_MAX, PeerFrameError, WIRE_MESSAGE_TYPES } from './raft-wire.ts'
+
+export { ENTRIES_PER_MESSAGE_MAX, PEER_FRAME_BYTES_MAX, PeerFrameError }
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false })
 
-export const PEER_FRAME_BYTES_MAX = 64 * 1024 * 1024
-export const ENTRIES_PER_MESSAGE_MAX = 100_000
-
-const NETWORK_TYPES: ReadonlySet<MessageType> = new Set<MessageType>([
-  'prop',
-  'app',
-  'app-resp',
-  'vote',
-  'vote-resp',
-  'prevote',
-  'prevote-resp',
-  'snap',
-  'heartbeat',
-  'heartbeat-resp',
-  'transfer-leader',
-  'timeout-now',
-  'read-index',
-  'read-index-resp',
-])
-
-export class PeerFrameError extends Error {
-  override name = 'PeerFrameError'
-}
+// What may arrive from a peer: the messages of the Raft stream, and 'snap' at the head of a snapshot stream.
+const NETWORK_TYPES: ReadonlySet<MessageType> = new Set<MessageType>([...WIRE_MESSAGE_TYPES, 'snap'])
 
 export function encodeFrame(value: unknown): Buffer {
   return packr.pack(value)
@@ -92,20 +75,6 @@ function snapshot(v: unknown): Snapshot {
     metadata: { index: uint(md.index, 'snapshot.index'), term: uint(md.term, 'snapshot.term'), confState: confState(md.confState) },
     data: bytes(s.data, 'snapshot.data'),
   }
-}
-
-/**
- * Entries of an append follow its index one by one, with terms that never go down (from the term at
- * that index) and never pass the leader's term, as every Raft log does. The log store trusts this: a
- * gap or a term going back would be written as is and break the log.
- */
-export function checkAppendedEntries(m: Message): void {
-  let term = m.logTerm
-  m.entries.forEach((e, k) => {
-    if (e.index !== m.index + 1 + k) fail(`entries[${k}].index ${e.index} does not follow ${m.index + k}`)
-    if (e.term < term || e.term > m.term) fail(`entries[${k}].term ${e.term} is outside [${term}, ${m.term}]`)
-    term = e.term
-  })
 }
 
 /** Validates a decoded value as a Raft message that may arrive from the network. */

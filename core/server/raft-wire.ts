@@ -14,11 +14,18 @@
 // Decoding validates everything a peer could get wrong (see peer-codec.ts for the rules it shares).
 
 import type { Entry, EntryType, Message, MessageType } from '../raft/types.ts'
-import { ENTRIES_PER_MESSAGE_MAX, PEER_FRAME_BYTES_MAX, PeerFrameError, checkAppendedEntries } from './peer-codec.ts'
 
 export const RAFT_WIRE_VERSION = 2
+export const PEER_FRAME_BYTES_MAX = 64 * 1024 * 1024
+export const ENTRIES_PER_MESSAGE_MAX = 100_000
 
-const TYPES: readonly MessageType[] = [
+/** A frame from a peer that is not a valid list of Raft messages. */
+export class PeerFrameError extends Error {
+  override name = 'PeerFrameError'
+}
+
+/** The message types of the Raft stream, in the order of their codes (1, 2, …): append only. */
+export const WIRE_MESSAGE_TYPES: readonly MessageType[] = [
   'app',
   'app-resp',
   'vote',
@@ -33,7 +40,7 @@ const TYPES: readonly MessageType[] = [
   'read-index-resp',
   'prop',
 ]
-const TYPE_CODE = new Map<MessageType, number>(TYPES.map((t, i) => [t, i + 1]))
+const TYPE_CODE = new Map<MessageType, number>(WIRE_MESSAGE_TYPES.map((t, i) => [t, i + 1]))
 const ENTRY_TYPES: readonly EntryType[] = ['normal', 'conf-change']
 const FLAG_REJECT = 1
 const FLAG_CONTEXT = 2
@@ -87,7 +94,7 @@ export function decodeMessages(bytes: Uint8Array): Message[] {
   if (count > MESSAGES_PER_FRAME_MAX) throw new PeerFrameError(`frame of ${count} messages is too large`)
   const out: Message[] = []
   for (let i = 0; i < count; i++) {
-    const type = TYPES[r.u8() - 1]
+    const type = WIRE_MESSAGE_TYPES[r.u8() - 1]
     if (type === undefined) throw new PeerFrameError('malformed raft message: unknown type')
     const flags = r.u8()
     if (flags & ~(FLAG_REJECT | FLAG_CONTEXT)) throw new PeerFrameError('malformed raft message: unknown flags')
@@ -119,6 +126,20 @@ export function decodeMessages(bytes: Uint8Array): Message[] {
   }
   if (r.remaining() !== 0) throw new PeerFrameError(`${r.remaining()} trailing bytes after the last message`)
   return out
+}
+
+/**
+ * Entries of an append follow its index one by one, with terms that never go down (from the term at
+ * that index) and never pass the leader's term, as every Raft log does. The log store trusts this: a
+ * gap or a term going back would be written as is and break the log.
+ */
+export function checkAppendedEntries(m: Message): void {
+  let term = m.logTerm
+  m.entries.forEach((e, k) => {
+    if (e.index !== m.index + 1 + k) throw new PeerFrameError(`malformed raft message: entries[${k}].index ${e.index} does not follow ${m.index + k}`)
+    if (e.term < term || e.term > m.term) throw new PeerFrameError(`malformed raft message: entries[${k}].term ${e.term} is outside [${term}, ${m.term}]`)
+    term = e.term
+  })
 }
 
 class Writer {

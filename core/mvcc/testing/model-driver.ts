@@ -7,7 +7,7 @@ import { CairnError } from '../../errors.ts'
 import { binaryStringToBytes, bytesToBinaryString, prefixEnd } from '../bytes.ts'
 import type { ApplyRequest, Compare, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from '../requests.ts'
 import { compareResults, compareTargets, sortOrders, sortTargets } from '../requests.ts'
-import type { MvccStore } from '../store.ts'
+import type { MvccStore, StoreListener } from '../store.ts'
 import { ReferenceModel } from './reference-model.ts'
 
 export type ModelOp =
@@ -223,4 +223,20 @@ async function checkHistory(store: MvccStore, model: ReferenceModel, from: numbe
     return
   }
   expect(normalize(actual), where).toEqual(normalize(expected))
+}
+
+/** A store's whole state as hex (its snapshot stream), to compare two stores byte for byte. */
+export async function snapshotHex(store: MvccStore): Promise<string> {
+  const snap = await store.snapshot()
+  const parts: Buffer[] = []
+  for await (const c of snap.chunks) parts.push(Buffer.from(c))
+  return Buffer.concat(parts).toString('hex')
+}
+
+/** Every revision and compaction the store announces from now on, normalized for comparison. */
+export function recordEvents(store: MvccStore): unknown[] {
+  const seen: unknown[] = []
+  const listener: StoreListener = { onRevision: (b) => seen.push(normalize(b)), onCompact: (r) => seen.push({ compact: r }) }
+  store.subscribe(listener)
+  return seen
 }
