@@ -21,6 +21,8 @@ import type { ConfState, Entry } from '../raft/types.ts'
 import { emptyConfState } from '../raft/types.ts'
 import { encodeConfChange } from '../raft/confchange-codec.ts'
 import { CorruptionError, RocksDb, RocksLogStore, WriteBatch } from '../storage/index.ts'
+import { mostCurrentAnswer } from './join-answer.ts'
+import type { MembersAnswer } from './join-answer.ts'
 import type { Db, LogStore } from '../storage/index.ts'
 import { hashId, idToHex } from './ids.ts'
 import { activeFailpoints, peerUrlRewrites } from './failpoints.ts'
@@ -109,6 +111,8 @@ export async function bootstrap(opts: ServeOptions, db: Db, logStore: LogStore, 
   return identity
 }
 
+const APPLIED_INDEX_HEADER = 'x-cairn-applied-index'
+
 /**
  * Joins a running cluster that already added this member (`cairn member add`): learns our ID and the
  * cluster's from a peer, then starts with an empty log; the leader catches us up by snapshot.
@@ -117,33 +121,39 @@ async function joinExisting(opts: ServeOptions, db: Db, registry: Registry, fetc
   const ours = opts.initialAdvertisePeerUrls.map((u) => u.origin).sort()
   const peers = [...opts.initialCluster].filter(([name]) => name !== opts.name).flatMap(([, urls]) => urls.map((u) => u.origin))
   if (peers.length === 0) throw new ConfigError('--initial-cluster-state existing needs --initial-cluster to list the running members')
-  let lastError = ''
-  for (const peer of peers) {
-    let members: MemberInfo[]
-    let clusterHex: string | null
-    try {
-      const res = await fetchPeer(`${peer}/members`, { signal: AbortSignal.timeout(3_000) })
-      members = (await res.json()) as MemberInfo[]
-      clusterHex = res.headers.get('x-cairn-cluster-id')
-      if (!Array.isArray(members) || !clusterHex) throw new Error('unexpected answer')
-    } catch (e) {
-      lastError = `${peer}: ${(e as Error).message}`
-      continue
-    }
-    const self = members.find((m) => JSON.stringify([...m.peerUrls].sort()) === JSON.stringify(ours))
-    if (!self) {
-      throw new ConfigError(
-        `no member with peer URLs ${ours.join(',')} in the cluster; add it first with \`cairn member add ${opts.name} --peer-urls ${ours.join(',')}\``,
-      )
-    }
-    const batch = new WriteBatch()
-    for (const m of members) registry.stagePut(batch, m.id === self.id ? { ...m, name: opts.name } : m)
-    await db.write(batch, { sync: true })
-    const identity: Identity = { memberId: self.id, clusterId: Number.parseInt(clusterHex, 16), name: opts.name }
-    await registry.saveIdentity(identity)
-    return identity
+  // Every peer is asked: a peer's list is its own registry, and one that lags (or was removed without
+  // knowing) may still list a removed member under our peer URLs. Its ID must not be taken.
+  const answers = await Promise.all(peers.map((peer) => askMembers(fetchPeer, peer)))
+  const best = mostCurrentAnswer(answers)
+  if (best === undefined) {
+    const errors = answers.map((a) => ('error' in a ? a.error : '')).filter((e) => e !== '')
+    throw new ConfigError(`cannot reach any member of the existing cluster (${errors.join('; ')})`)
   }
-  throw new ConfigError(`cannot reach any member of the existing cluster (${lastError})`)
+  const self = best.members.find((m) => JSON.stringify([...m.peerUrls].sort()) === JSON.stringify(ours))
+  if (!self) {
+    throw new ConfigError(
+      `no member with peer URLs ${ours.join(',')} in the cluster; add it first with \`cairn member add ${opts.name} --peer-urls ${ours.join(',')}\``,
+    )
+  }
+  const batch = new WriteBatch()
+  for (const m of best.members) registry.stagePut(batch, m.id === self.id ? { ...m, name: opts.name } : m)
+  await db.write(batch, { sync: true })
+  const identity: Identity = { memberId: self.id, clusterId: best.clusterId, name: opts.name }
+  await registry.saveIdentity(identity)
+  return identity
+}
+
+async function askMembers(fetchPeer: Fetch, peer: string): Promise<MembersAnswer | { error: string }> {
+  try {
+    const res = await fetchPeer(`${peer}/members`, { signal: AbortSignal.timeout(3_000) })
+    const members = (await res.json()) as MemberInfo[]
+    const clusterHex = res.headers.get('x-cairn-cluster-id')
+    if (!Array.isArray(members) || !clusterHex) throw new Error('unexpected answer')
+    const applied = Number(res.headers.get(APPLIED_INDEX_HEADER) ?? 0)
+    return { members, clusterId: Number.parseInt(clusterHex, 16), appliedIndex: Number.isSafeInteger(applied) ? applied : 0 }
+  } catch (e) {
+    return { error: `${peer}: ${(e as Error).message}` }
+  }
 }
 
 function listen(server: Server, url: URL): Promise<void> {
@@ -388,7 +398,9 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
     for (const url of opts.listenPeerUrls) {
       const onRequest = (req: IncomingMessage, res: ServerResponse) => {
         if (req.url === '/members') {
-          res.writeHead(200, { 'content-type': 'application/json', 'x-cairn-cluster-id': clusterIdHex })
+          // How current this list is: a joining member takes the most current of the answers it gets.
+          const applied = String(member?.appliedIndex() ?? 0)
+          res.writeHead(200, { 'content-type': 'application/json', 'x-cairn-cluster-id': clusterIdHex, [APPLIED_INDEX_HEADER]: applied })
           res.end(JSON.stringify(registry.list()))
           return
         }
