@@ -1,9 +1,8 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { bootstrap } from '../../core/server/start.ts'
-import { parseServeOptions } from '../../core/server/options.ts'
-import { restoreSnapshotFile, verifySnapshotFile } from '../../core/server/snapshot-file.ts'
+import { verifySnapshotFile } from '../../core/server/snapshot-file.ts'
+import { restoreSnapshotInto } from './restore.ts'
 import { b64, post, sleep, TestCluster, unb64 } from './harness.ts'
 
 const clusters: TestCluster[] = []
@@ -43,17 +42,7 @@ describe('backup and restore', () => {
 
     const target = await TestCluster.allocate({ size: 3 })
     clusters.push(target)
-    for (const m of target.members) {
-      const serve = parseServeOptions({
-        name: m.name,
-        dataDir: m.dataDir,
-        initialCluster: target.initialClusterFlag,
-        initialAdvertisePeerUrls: m.peerUrl,
-        listenPeerUrls: m.peerUrl,
-        initialClusterToken: 'restored',
-      })
-      await restoreSnapshotFile({ file, serve, bootstrap: (db, log, reg) => bootstrap(serve, db, log, reg) })
-    }
+    for (let i = 0; i < target.members.length; i++) await restoreSnapshotInto(target, i, file)
     for (let i = 0; i < 3; i++) target.startMember(i)
     const newLeader = await target.waitForLeader()
     await sleep(300)

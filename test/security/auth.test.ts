@@ -11,9 +11,7 @@ import WebSocket from 'ws'
 import { extraGuardedPaths, publicPaths } from '../../core/api/route-policy.ts'
 import { v3Paths } from '../../core/api/v3-routes.ts'
 import { Client } from '../../core/client/index.ts'
-import { bootstrap } from '../../core/server/start.ts'
-import { parseServeOptions } from '../../core/server/options.ts'
-import { restoreSnapshotFile } from '../../core/server/snapshot-file.ts'
+import { restoreSnapshotInto } from '../cluster/restore.ts'
 import { b64, sleep, TestCluster, unb64 } from '../cluster/harness.ts'
 
 const ROOT = new URL('../..', import.meta.url).pathname
@@ -330,19 +328,10 @@ describe('auth on a 3-member cluster', () => {
     expect(saved.code, saved.stderr).toBe(0)
     const target = await TestCluster.allocate({ size: 1, extraArgs: FAST_BCRYPT })
     try {
-      const m = target.members[0]!
-      const serve = parseServeOptions({
-        name: m.name,
-        dataDir: m.dataDir,
-        initialCluster: target.initialClusterFlag,
-        initialAdvertisePeerUrls: m.peerUrl,
-        listenPeerUrls: m.peerUrl,
-        initialClusterToken: 'restored',
-      })
-      await restoreSnapshotFile({ file, serve, bootstrap: (db, log, reg) => bootstrap(serve, db, log, reg) })
+      await restoreSnapshotInto(target, 0, file)
       target.startMember(0)
       await target.waitHealthy(0, 20_000)
-      const u = m.clientUrl
+      const u = target.members[0]!.clientUrl
       expect((await call(u, '/v3/kv/range', { key: b64('app/1') })).status).toBe(401)
       const alice = await token(u, 'alice', 'alicepw')
       expect((await ok(u, '/v3/kv/range', { key: b64('app/1') }, alice)).count).toBe('1')
