@@ -81,6 +81,16 @@ export function describeDbConformance(name: string, factory: () => Promise<DbHar
       expect(ran).toBe(true)
     })
 
+    it('discardRange() deletes exactly the keys in [gte, lt)', async () => {
+      const db = await open()
+      await putAll(db, [['a', '1'], ['b', '2'], ['b1', '3'], ['c', '4'], ['d', '5']])
+      await db.discardRange(text('b'), text('c'))
+      expect(await collect(db, {})).toEqual(['a=1', 'c=4', 'd=5'])
+      await db.discardRange(text('x'), text('y')) // nothing there
+      await db.discardRange(text('d'), text('a')) // an empty range
+      expect(collectSync(db, {})).toEqual(['a=1', 'c=4', 'd=5'])
+    })
+
     it('iterate() and iterateSync() honour every bound, reverse and limit', async () => {
       const db = await open()
       await putAll(db, [['a', '1'], ['b', '2'], ['c', '3'], ['d', '4'], ['e', '5']])

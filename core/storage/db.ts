@@ -40,6 +40,12 @@ export interface Db {
    */
   write(batch: WriteBatch, options: WriteOptions): Promise<void>
   /**
+   * Deletes every key in [gte, lt) in one step, outside the journal and without waiting for the disk,
+   * however many keys the range holds. Only for records whose return after a crash is harmless: the
+   * Raft log's compacted prefix, which the loader skips and the next compaction deletes again.
+   */
+  discardRange(gte: Uint8Array, lt: Uint8Array): Promise<void>
+  /**
    * Pairs in `range`, in key order, from one consistent view taken when the iteration starts: writes
    * made while iterating are not seen. Reads in bounded chunks, so a huge range costs bounded memory.
    * Leaving the loop early (break, throw) releases the view.

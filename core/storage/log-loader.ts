@@ -1,7 +1,8 @@
 // Loads the Raft log store's records from a Db, in one pass over one consistent view, and checks
 // everything before the member may use it: every checksum, every key, contiguous entries after the log
 // offset with non-decreasing terms, a complete snapshot, and the invariants of log-invariants.ts.
-// Anything wrong is a CorruptionError that says where; nothing is skipped or repaired.
+// Anything wrong is a CorruptionError that says where; nothing is repaired. The one thing skipped is
+// entries at or below the log offset: compaction deletes them after moving the offset.
 
 import { EMPTY_HARD_STATE } from '../raft/types.ts'
 import type { Entry, HardState, Snapshot } from '../raft/types.ts'
@@ -47,6 +48,11 @@ interface RawLog {
 export async function loadLogTail(db: Db): Promise<LogTailState> {
   const raw = await readRaftRecords(db)
   const offset = raw.offset ?? { index: 0, term: 0 }
+  // Entries at or below the offset are a compacted prefix whose range deletion a crash undid
+  // (rocks-log-store.ts deletes it after moving the offset): not part of the log, deleted again by
+  // the next compaction.
+  const stale = raw.entries.findIndex((entry) => entry.index > offset.index)
+  raw.entries.splice(0, stale === -1 ? raw.entries.length : stale)
   checkEntries(raw.entries, offset)
   const state: LogTailState = {
     hardState: raw.hardState ?? { ...EMPTY_HARD_STATE },
@@ -100,7 +106,7 @@ function checkEntries(entries: Entry[], offset: IndexTerm): void {
     const entry = entries[i]!
     const expected = offset.index + 1 + i
     if (entry.index < expected) {
-      throw new CorruptionError('entry', entry.index, `entry at or below the log offset ${offset.index} was not deleted`)
+      throw new CorruptionError('entry', entry.index, `entry at or below the log offset ${offset.index}`)
     }
     if (entry.index > expected) {
       throw new CorruptionError('entry', expected, `entry missing: the next stored entry is ${entry.index}`)

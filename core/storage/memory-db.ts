@@ -68,6 +68,14 @@ export class MemoryDb implements Db {
     batch.runAfterWrite()
   }
 
+  async discardRange(gte: Uint8Array, lt: Uint8Array): Promise<void> {
+    // Unsynced like any write: a crash copy may or may not keep it, which is what callers rely on.
+    const ops = this.collect({ gte, lt }).map(({ key }): BatchOp => ({ type: 'del', key }))
+    for (const op of ops) this.apply(op)
+    this.unsyncedBatches.push(ops)
+    if (this.unsyncedBatches.length > unsyncedBatchesMax) applyTo(this.durable, this.unsyncedBatches.shift()!)
+  }
+
   iterate(range: KeyRange): AsyncGenerator<KeyValue, void, undefined> {
     const rows = this.collect(range)
     return (async function* () {

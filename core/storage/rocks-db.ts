@@ -168,6 +168,15 @@ export class RocksDb implements Db {
     }
   }
 
+  /**
+   * One RocksDB range deletion (a single tombstone, on this thread): deleting a compacted log prefix
+   * key by key cost each member 20-45 ms of event loop per 10,000 entries, all members at once.
+   */
+  async discardRange(gte: Uint8Array, lt: Uint8Array): Promise<void> {
+    if (this.level.status !== 'open') throw new Error(`RocksDB is ${this.level.status}`)
+    await this.level._clear({ gte, lt })
+  }
+
   iterate(range: KeyRange): AsyncGenerator<KeyValue, void, undefined> {
     // Created here, not inside the generator, so the read view is taken at the call. A generator that
     // is never started keeps its iterator until close(), which releases every open one.

@@ -104,18 +104,6 @@ describe('RocksLogStore.open() on a damaged store', () => {
     expectAt(await openDamaged((db) => remove(db, entryKey(5))), 'entry', 5, /missing/)
   })
 
-  it('reports a stored entry below the log offset', async () => {
-    const error = await openDamaged(async (db) => {
-      const raw = await RocksDb.open(join(dir, 'other'), dbOptions)
-      const other = await RocksLogStore.open(raw)
-      await other.save({ entries: entriesFrom(1, 2, 1) }, true)
-      const value = raw.getSync(entryKey(2))!
-      await raw.close()
-      await db.write(new WriteBatch().put(entryKey(2), value), { sync: true })
-    })
-    expectAt(error, 'entry', 2, /offset/)
-  })
-
   it('reports a lost log offset as a gap at the start of the log', async () => {
     expectAt(await openDamaged((db) => remove(db, logOffsetKey)), 'entry', 1, /missing/)
   })

@@ -4,9 +4,9 @@
 import type { ConfState } from '../raft/types.ts'
 import type { Db } from './db.ts'
 import { CorruptionError } from './errors.ts'
-import { confStateKey, formatKey, ownerPrefix, prefixRange } from './keys.ts'
+import { confStateKey, entryKey, entryPrefix, formatKey, ownerPrefix, prefixRange } from './keys.ts'
 import { addLogChange } from './log-batch.ts'
-import type { LogChange } from './log-change.ts'
+import type { IndexSpan, LogChange } from './log-change.ts'
 import { loadLogTail } from './log-loader.ts'
 import { LogTail } from './log-tail.ts'
 import { MirroredLogStore } from './mirrored-log-store.ts'
@@ -32,9 +32,16 @@ export class RocksLogStore extends MirroredLogStore {
   }
 
   protected override async persist(change: LogChange, sync: boolean): Promise<void> {
+    // Entries below the new offset are deleted after the batch, as one range: if a crash loses that
+    // deletion, the loader skips them and the next compaction's range covers them again. Entries
+    // removed above the offset (a truncated tail) stay in the batch: left behind, they would be read
+    // back as part of the log.
+    const newFirst = change.offset === undefined ? 0 : change.offset.index + 1
+    const belowOffset = (span: IndexSpan) => span.from <= span.to && span.to < newFirst
     const batch = new WriteBatch()
-    addLogChange(batch, change, this.tail.snapshot())
+    addLogChange(batch, { ...change, removed: change.removed.filter((span) => !belowOffset(span)) }, this.tail.snapshot())
     await this.db.write(batch, { sync })
+    if (change.removed.some(belowOffset)) await this.db.discardRange(entryPrefix, entryKey(newFirst))
   }
 
   protected override stageConfStateRecord(batch: WriteBatch, confState: ConfState, index: number): void {

@@ -63,6 +63,8 @@ declare module '@nxtedition/rocksdb' {
     /** Note: the binding writes on the calling thread, so a synced batch blocks the event loop for the fsync. */
     batch(ops: RocksBatchOp[], options: { sync: boolean }): Promise<void>
     _chainedBatch(): RocksChainedBatch
+    /** Without a limit: one RocksDB DeleteRange of [gte, lt), unsynced, run on the calling thread. */
+    _clear(range: { gte: Uint8Array; lt: Uint8Array }): Promise<void>
     iterator(options: RocksRange): RocksIterator
     getProperty(property: string): string
   }
