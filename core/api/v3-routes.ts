@@ -268,12 +268,14 @@ async function forwarded(post: Fetch, url: string, body: unknown, authorization:
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-cairn-forwarded': '1' }
   // The leader checks the same credentials again (tokens verify on every member).
   if (authorization !== undefined) headers.authorization = authorization
-  const res = await post(url, {
-    method: 'POST',
-    body: JSON.stringify(body),
-    headers,
-    signal: AbortSignal.timeout(15_000),
-  })
+  let res: Awaited<ReturnType<Fetch>>
+  try {
+    res = await post(url, { method: 'POST', body: JSON.stringify(body), headers, signal: AbortSignal.timeout(15_000) })
+  } catch (e) {
+    // The leader we know of is gone (killed, partitioned, or just deposed): a retryable answer, as
+    // etcd gives while an election runs, rather than an internal error.
+    throw new CairnError('LeaderChanged', `leader at ${url} unreachable: ${(e as Error).message}`)
+  }
   const json = (await res.json()) as Json
   if (res.status !== 200) throw errorFromEtcdBody(json as { code?: number; message?: string; error?: string })
   return json

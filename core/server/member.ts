@@ -332,6 +332,20 @@ export class Member {
       })
   }
 
+  /**
+   * A peer refused our connection with 410 Gone: it applied our removal. We may have missed applying
+   * it ourselves (down or cut off when it committed), or be a removed leader that the others no longer
+   * answer: either way we are out of the cluster for good, as etcd's members conclude on a 410.
+   */
+  removedByPeer(peer: number): void {
+    if (this.stopped || this.removalNoticed) return
+    this.removalNoticed = true
+    this.logger.warn({ peer: peer.toString(16) }, 'a peer says this member was removed from the cluster; stopping')
+    this.p.onRemoved()
+  }
+
+  private removalNoticed = false
+
   /** Inbound message from the transport. */
   receive(m: Message): void {
     try {
@@ -521,6 +535,7 @@ export class Member {
       if (m.id !== this.id && ids.has(m.id)) this.p.transport.addPeer(m.id, m.peerUrls)
     }
     for (const m of this.registry.list()) if (!ids.has(m.id)) this.p.transport.removePeer(m.id)
+    this.p.transport.dropRemoved()
   }
 
   private async maybeSnapshot(): Promise<void> {

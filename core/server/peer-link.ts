@@ -15,6 +15,8 @@ export const PING_INTERVAL_MS = 5_000
 
 export interface PeerLinkOptions {
   selfId: string
+  /** Our advertised peer URLs, announced so that a peer which does not know us yet can answer. */
+  selfPeerUrls?: string[]
   clusterId: string
   peerId: string
   urls: string[]
@@ -22,6 +24,8 @@ export interface PeerLinkOptions {
   onUnreachable: () => void
   onUp: () => void
   onDown: () => void
+  /** The peer answered 410 Gone: we were removed from the cluster. */
+  onGone?: () => void
   random?: () => number
   /** TLS for wss:// peer URLs (CA to trust, certificate to present). */
   tls?: ClientTls
@@ -102,7 +106,12 @@ export class PeerLink {
     if (!base) return
     const url = peerSocketUrl(base)
     const ws = new WebSocket(url, {
-      headers: { 'x-cairn-from': this.opts.selfId, 'x-cairn-cluster-id': this.opts.clusterId, 'x-cairn-to': this.opts.peerId },
+      headers: {
+        'x-cairn-from': this.opts.selfId,
+        'x-cairn-cluster-id': this.opts.clusterId,
+        'x-cairn-to': this.opts.peerId,
+        ...(this.opts.selfPeerUrls?.length ? { 'x-cairn-peer-urls': this.opts.selfPeerUrls.join(',') } : {}),
+      },
       perMessageDeflate: false,
       handshakeTimeout: 2_000,
       ...tlsConnectOptions(this.opts.tls),
@@ -131,6 +140,7 @@ export class PeerLink {
     })
     ws.on('unexpected-response', (_req, res) => {
       this.opts.logger.warn({ peer: this.opts.peerId, status: res.statusCode, reason: res.headers['x-cairn-reject'] }, 'peer refused connection')
+      if (res.statusCode === 410) this.opts.onGone?.()
     })
     ws.on('close', () => {
       this.connected = false

@@ -1,5 +1,6 @@
-// The cluster's membership as the member keeps it: who the members are (IDs, names, URLs) and this
-// member's own identity. Stored under the 'c' prefix of the member's Db; changed only by applying
+// The cluster's membership as the member keeps it: who the members are (IDs, names, URLs), which IDs
+// were removed (never reused: IDs are random, so the peer transport refuses those and accepts any
+// other member of the cluster, as etcd does), and this member's own identity. Stored under the 'c' prefix of the member's Db; changed only by applying
 // committed entries (conf changes, publish requests), so every member holds the same registry.
 
 import { Packr } from 'msgpackr'
@@ -25,16 +26,21 @@ export interface Identity {
 
 const IDENTITY_KEY = Uint8Array.of(ownerPrefix.cluster, 0x69) // 'c' 'i'
 const MEMBER_PREFIX = Uint8Array.of(ownerPrefix.cluster, 0x6d) // 'c' 'm'
+const REMOVED_PREFIX = Uint8Array.of(ownerPrefix.cluster, 0x72) // 'c' 'r'
 
-function memberKey(id: number): Uint8Array {
-  const key = new Uint8Array(MEMBER_PREFIX.length + 8)
-  key.set(MEMBER_PREFIX)
-  new DataView(key.buffer).setFloat64(MEMBER_PREFIX.length, id)
+function idKey(prefix: Uint8Array, id: number): Uint8Array {
+  const key = new Uint8Array(prefix.length + 8)
+  key.set(prefix)
+  new DataView(key.buffer).setFloat64(prefix.length, id)
   return key
 }
 
+const memberKey = (id: number) => idKey(MEMBER_PREFIX, id)
+const removedKey = (id: number) => idKey(REMOVED_PREFIX, id)
+
 export class Registry {
   private readonly members = new Map<number, MemberInfo>()
+  private readonly removed = new Set<number>()
 
   private constructor(private readonly db: Db) {}
 
@@ -44,7 +50,15 @@ export class Registry {
       const m = packr.unpack(value) as MemberInfo
       r.members.set(m.id, m)
     }
+    for await (const { key } of db.iterate(prefixRange(REMOVED_PREFIX))) {
+      r.removed.add(new DataView(key.buffer, key.byteOffset, key.byteLength).getFloat64(REMOVED_PREFIX.length))
+    }
     return r
+  }
+
+  /** Whether `id` was a member of this cluster and was removed. */
+  isRemoved(id: number): boolean {
+    return this.removed.has(id)
   }
 
   identity(): Identity | undefined {
@@ -74,16 +88,27 @@ export class Registry {
 
   stageRemove(batch: WriteBatch, id: number): void {
     batch.del(memberKey(id))
-    batch.afterWrite(() => this.members.delete(id))
+    batch.put(removedKey(id), new Uint8Array())
+    batch.afterWrite(() => {
+      this.members.delete(id)
+      this.removed.add(id)
+    })
   }
 
-  /** Replaces the whole registry (after restoring a snapshot). */
+  /**
+   * Replaces the whole registry (after restoring a snapshot, which is newer than what we hold): a
+   * member we know that the snapshot's list lacks was removed meanwhile.
+   */
   stageReplaceAll(batch: WriteBatch, members: MemberInfo[]): void {
+    const kept = new Set(members.map((m) => m.id))
+    const gone = [...this.members.keys()].filter((id) => !kept.has(id))
     for (const id of this.members.keys()) batch.del(memberKey(id))
+    for (const id of gone) batch.put(removedKey(id), new Uint8Array())
     for (const m of members) batch.put(memberKey(m.id), packr.pack(m))
     batch.afterWrite(() => {
       this.members.clear()
       for (const m of members) this.members.set(m.id, { ...m })
+      for (const id of gone) this.removed.add(id)
     })
   }
 }

@@ -15,6 +15,8 @@ import { idToHex } from './ids.ts'
 import { decodeSnapshotHeader, encodeFrame, fromMessage, PeerFrameError } from './peer-codec.ts'
 import type { MemberInfo } from './registry.ts'
 import { requestPath } from './request-path.ts'
+import { refusalResponse } from './transport.ts'
+import type { PeerRefusal } from './transport.ts'
 import { tlsConnectOptions } from '../tls/fetch.ts'
 import type { ClientTls } from '../tls/fetch.ts'
 
@@ -74,7 +76,7 @@ export interface SnapshotReceiverOptions {
   spoolDir: string
   logger: Logger
   /** Whether a connection from this member is acceptable (cluster and membership checks). */
-  refusal: (req: IncomingMessage) => string | undefined
+  refusal: (req: IncomingMessage) => PeerRefusal | undefined
   onSnapshot: (m: Message, members: MemberInfo[], open: () => AsyncIterable<Uint8Array>, cleanup: () => Promise<void>) => void
 }
 
@@ -88,7 +90,7 @@ export class SnapshotReceiver {
     if (requestPath(req.url) !== SNAPSHOT_PATH) return false
     const refusal = this.opts.refusal(req)
     if (refusal) {
-      socket.end(`HTTP/1.1 403 Forbidden\r\nx-cairn-reject: ${refusal}\r\nConnection: close\r\n\r\n`)
+      socket.end(refusalResponse(refusal))
       return true
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.receive(ws))

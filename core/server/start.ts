@@ -135,6 +135,14 @@ async function joinExisting(opts: ServeOptions, db: Db, registry: Registry, fetc
       `no member with peer URLs ${ours.join(',')} in the cluster; add it first with \`cairn member add ${opts.name} --peer-urls ${ours.join(',')}\``,
     )
   }
+  // A member listed with client URLs has started before: an empty data dir cannot be it. Either its
+  // data is gone, or it was removed and the answering peers have not applied that yet (etcd refuses
+  // the same way). Taking its ID would get us refused, as a removed member, by everyone up to date.
+  if (self.clientUrls.length > 0) {
+    throw new ConfigError(
+      `member ${idToHex(self.id)} with peer URLs ${ours.join(',')} has already been bootstrapped; if it was removed, add it again with \`cairn member add\` (a new member) and retry`,
+    )
+  }
   const batch = new WriteBatch()
   for (const m of best.members) registry.stagePut(batch, m.id === self.id ? { ...m, name: opts.name } : m)
   await db.write(batch, { sync: true })
@@ -310,7 +318,10 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
     onUnreachable: (peer) => node.reportUnreachable(peer),
     onSnapshotSent: () => undefined,
     onPeerActive: () => undefined,
+    onRemovedByPeer: (peer) => member?.removedByPeer(peer),
     ...(peerTls ? { tls: peerTls.client } : {}),
+    selfPeerUrls: registry.get(id)?.peerUrls ?? opts.initialAdvertisePeerUrls.map((u) => u.origin),
+    isRemoved: (peer) => registry.isRemoved(peer),
   })
   const metrics = new Metrics({
     hasLeader: () => member!.leaderId() !== 0,

@@ -1,6 +1,12 @@
 // The peer transport: one outbound PeerLink per peer, and inbound WebSocket connections accepted on
 // the peer listener. Frames carry batches of Raft messages; every inbound frame is validated before
 // it reaches the member.
+//
+// Who may connect: any member of this cluster (same cluster ID) that was not removed from it. A member
+// whose registry is behind (it was down or cut off while members were added) must still hear from
+// a leader it does not know yet, or it could never catch up; when such a peer says where it listens
+// (x-cairn-peer-urls), a link back to it is opened so that Raft's answers reach it. Removed members
+// are refused, and told so.
 
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
@@ -26,22 +32,30 @@ export interface TransportOptions {
   onUnreachable: (peer: NodeId) => void
   onSnapshotSent: (peer: NodeId, ok: boolean) => void
   onPeerActive?: (peer: NodeId, up: boolean) => void
+  /** A peer refused us as a member removed from the cluster (410). */
+  onRemovedByPeer?: (peer: NodeId) => void
   /** TLS for dialling https peer URLs: the CA that signs peers, and our peer certificate. */
   tls?: ClientTls
+  /** Our advertised peer URLs, sent to the peers we dial so that they can answer us. */
+  selfPeerUrls?: string[]
+  /** Whether `id` was removed from the cluster (its connections are refused). */
+  isRemoved?: (id: NodeId) => boolean
 }
+
+/** Bounds on the peer URLs a connecting member announces. */
+const ANNOUNCED_URLS_MAX = 8
+const ANNOUNCED_URL_CHARS_MAX = 512
 
 export class Transport {
   private readonly links = new Map<NodeId, PeerLink>()
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: PEER_FRAME_BYTES_MAX, perMessageDeflate: false })
-  private readonly inbound = new Set<WebSocket>()
-  /** Peers we currently accept frames from; others are refused (removed members, strangers). */
-  private readonly known = new Set<NodeId>()
+  /** Accepted connections and the member each one speaks for. */
+  private readonly inbound = new Map<WebSocket, NodeId>()
 
   constructor(private readonly opts: TransportOptions) {}
 
   addPeer(id: NodeId, urls: string[]): void {
     if (id === this.opts.selfId) return
-    this.known.add(id)
     const existing = this.links.get(id)
     const dialled = this.opts.rewriteUrl ? urls.map(this.opts.rewriteUrl) : urls
     if (existing) {
@@ -52,6 +66,7 @@ export class Transport {
       id,
       new PeerLink({
         selfId: idToHex(this.opts.selfId),
+        selfPeerUrls: this.opts.selfPeerUrls ?? [],
         clusterId: this.opts.clusterId,
         peerId: idToHex(id),
         urls: this.opts.rewriteUrl ? urls.map(this.opts.rewriteUrl) : urls,
@@ -59,15 +74,24 @@ export class Transport {
         onUnreachable: () => this.opts.onUnreachable(id),
         onUp: () => this.opts.onPeerActive?.(id, true),
         onDown: () => this.opts.onPeerActive?.(id, false),
+        onGone: () => this.opts.onRemovedByPeer?.(id),
         ...(this.opts.tls ? { tls: this.opts.tls } : {}),
       }),
     )
   }
 
   removePeer(id: NodeId): void {
-    this.known.delete(id)
     this.links.get(id)?.close()
     this.links.delete(id)
+  }
+
+  /**
+   * Closes the links to members removed from the cluster, and their connections to us: when they
+   * dial again they are answered 410 and stop (a removed leader would otherwise lead on alone).
+   */
+  dropRemoved(): void {
+    for (const id of [...this.links.keys()]) if (this.opts.isRemoved?.(id)) this.removePeer(id)
+    for (const [ws, id] of this.inbound) if (this.opts.isRemoved?.(id)) ws.close(1000, 'removed from the cluster')
   }
 
   /** Last measured round-trip time per connected peer, in seconds. */
@@ -105,31 +129,42 @@ export class Transport {
     if (requestPath(req.url) !== PEER_PATH) return false
     const refusal = this.refusal(req)
     if (refusal) {
-      this.opts.logger.warn({ from: req.headers['x-cairn-from'], reason: refusal }, 'refused peer connection')
-      socket.end(`HTTP/1.1 403 Forbidden\r\nx-cairn-reject: ${refusal}\r\nConnection: close\r\n\r\n`)
+      this.opts.logger.warn({ from: req.headers['x-cairn-from'], reason: refusal.reason }, 'refused peer connection')
+      socket.end(refusalResponse(refusal))
       return true
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, parseHexId(String(req.headers['x-cairn-from']))!))
+    const from = parseHexId(String(req.headers['x-cairn-from']))!
+    // A member we have no link to (not in our registry yet) gets one to the URLs it announced.
+    const announced = announcedUrls(req.headers['x-cairn-peer-urls'])
+    if (!this.links.has(from) && announced.length > 0) {
+      this.opts.logger.info({ peer: idToHex(from), urls: announced }, 'linking back to a member not in our registry yet')
+      this.addPeer(from, announced)
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, from))
     return true
   }
 
-  refusal(req: IncomingMessage): string | undefined {
+  /** Why a peer connection (Raft stream or snapshot stream) is refused, or undefined to accept it. */
+  refusal(req: IncomingMessage): PeerRefusal | undefined {
+    const forbidden = (reason: string): PeerRefusal => ({ status: 403, reason })
     const cluster = req.headers['x-cairn-cluster-id']
-    if (cluster !== this.opts.clusterId) return `cluster ID mismatch (ours ${this.opts.clusterId}, theirs ${String(cluster)})`
+    if (cluster !== this.opts.clusterId) return forbidden(`cluster ID mismatch (ours ${this.opts.clusterId}, theirs ${String(cluster)})`)
     const from = parseHexId(String(req.headers['x-cairn-from']))
-    if (from === undefined) return 'missing or malformed member ID'
-    if (!this.known.has(from)) return `member ${idToHex(from)} is not part of this cluster`
+    if (from === undefined) return forbidden('missing or malformed member ID')
+    if (from === this.opts.selfId) return forbidden('a member cannot connect to itself')
+    // 410, as etcd answers a removed member: the peer learns it is out for good, and stops.
+    if (this.opts.isRemoved?.(from)) return { status: 410, reason: `member ${idToHex(from)} was removed from this cluster` }
     const to = req.headers['x-cairn-to']
-    if (to !== undefined && to !== idToHex(this.opts.selfId)) return `this member is ${idToHex(this.opts.selfId)}, not ${String(to)}`
+    if (to !== undefined && to !== idToHex(this.opts.selfId)) return forbidden(`this member is ${idToHex(this.opts.selfId)}, not ${String(to)}`)
     return undefined
   }
 
   private accept(ws: WebSocket, from: NodeId): void {
-    this.inbound.add(ws)
+    this.inbound.set(ws, from)
     ws.on('close', () => this.inbound.delete(ws))
     ws.on('error', () => ws.terminate())
     ws.on('message', (data, isBinary) => {
-      if (!isBinary || !this.known.has(from)) return
+      if (!isBinary || this.opts.isRemoved?.(from)) return
       try {
         // The whole frame is validated before any message reaches Raft. It cannot hold a 'snap':
         // snapshots come only on the snapshot stream, with their data.
@@ -147,9 +182,39 @@ export class Transport {
   close(): void {
     for (const link of this.links.values()) link.close()
     this.links.clear()
-    for (const ws of this.inbound) ws.terminate()
+    for (const ws of this.inbound.keys()) ws.terminate()
     this.wss.close()
   }
+}
+
+export interface PeerRefusal {
+  /** 403, or 410 Gone for a member removed from the cluster. */
+  status: 403 | 410
+  reason: string
+}
+
+/** The HTTP answer that refuses a peer's WebSocket upgrade. */
+export function refusalResponse(refusal: PeerRefusal): string {
+  const line = refusal.status === 410 ? '410 Gone' : '403 Forbidden'
+  return `HTTP/1.1 ${line}\r\nx-cairn-reject: ${refusal.reason}\r\nConnection: close\r\n\r\n`
+}
+
+/** The peer URLs in a connecting member's x-cairn-peer-urls header; none if any is malformed. */
+export function announcedUrls(header: string | string[] | undefined): string[] {
+  if (typeof header !== 'string' || header === '') return []
+  const urls = header.split(',')
+  if (urls.length > ANNOUNCED_URLS_MAX) return []
+  for (const u of urls) {
+    if (u.length > ANNOUNCED_URL_CHARS_MAX) return []
+    let parsed: URL
+    try {
+      parsed = new URL(u)
+    } catch {
+      return []
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return []
+  }
+  return urls
 }
 
 function parseHexId(s: string): NodeId | undefined {

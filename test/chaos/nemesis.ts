@@ -156,6 +156,8 @@ export class Nemesis {
   readonly injected = new Map<string, number>()
   readonly failedAttempts = new Map<string, number>()
   private stopped = false
+  /** IDs of the members the nemesis removed (IDs are never reused). */
+  private readonly removedIds = new Set<string>()
 
   constructor(
     private readonly cluster: ChaosCluster,
@@ -407,6 +409,7 @@ export class Nemesis {
       if (!after || after.some((m) => m.ID === entry.ID)) throw new Error(`remove ${victim.name}: ${refusal}`)
     }
     victim.state = 'removed'
+    this.removedIds.add(entry.ID)
     this.done('member', `removed ${victim.name} (${entry.ID})`)
     // A removed member exits by itself once it learns it; one cut off by a fault never does.
     const exited = Date.now() + 3_000
@@ -440,8 +443,9 @@ export class Nemesis {
     let lastError = ''
     const deadline = Date.now() + 10_000
     for (let attempt = 0; attempt < 20 && !added && Date.now() < deadline; attempt++) {
+      // A lagging member's list may still show the removed incarnation under the same URL.
       const list = await this.memberList(via)
-      if (list?.some((m) => m.peerURLs?.includes(victim.peerUrl))) {
+      if (list?.some((m) => m.peerURLs?.includes(victim.peerUrl) && !this.removedIds.has(m.ID))) {
         added = true
         break
       }

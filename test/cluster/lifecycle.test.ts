@@ -186,6 +186,52 @@ describe('cluster lifecycle', () => {
     expect(names).toEqual(['m1', 'm2', 'm3', 'm4'])
   }, 90_000)
 
+  it('a member that was down while the whole membership turned over catches up from a leader it never heard of', async () => {
+    cluster = await TestCluster.start({ size: 3 })
+    for (let i = 0; i < 3; i++) await cluster.waitHealthy(i)
+    // While member 2 is down, a member joins, both other original members leave, and leadership
+    // moves to the newcomer: on its return, member 2's registry does not list its leader.
+    const fourth = await addAndStart(cluster, cluster.members[0]!.clientUrl)
+    await cluster.kill(2)
+    await cluster.waitForLeader(15_000, 2)
+    const fifth = await addAndStart(cluster, cluster.members[fourth]!.clientUrl)
+    for (const i of [0, 1]) {
+      const id = (await cluster.status(i))!.memberId
+      const r = await post(cluster.members[fourth]!.clientUrl, '/v3/cluster/member/remove', { ID: id }, 15_000)
+      expect(r.status, JSON.stringify(r.body)).toBe(200)
+      expect(await cluster.waitExit(i, 20_000)).toBe(0)
+    }
+    const fifthId = (await cluster.status(fifth))!.memberId
+    const moved = await post(cluster.members[fifth]!.clientUrl, '/v3/maintenance/transfer-leadership', { targetID: fifthId }, 15_000)
+    expect(moved.status, JSON.stringify(moved.body)).toBe(200)
+    const put = await post(cluster.members[fifth]!.clientUrl, '/v3/kv/put', { key: b64('after'), value: b64('turnover') }, 15_000)
+    expect(put.status, JSON.stringify(put.body)).toBe(200)
+
+    cluster.startMember(2)
+    let value = ''
+    for (let tries = 0; tries < 150 && value !== 'turnover'; tries++) {
+      await sleep(100)
+      const r = await post(cluster.members[2]!.clientUrl, '/v3/kv/range', { key: b64('after'), serializable: true }, 2000).catch(() => undefined)
+      value = unb64((r?.body as { kvs?: Array<{ value: string }> } | undefined)?.kvs?.[0]?.value)
+    }
+    expect(value, `member 2 did not catch up: ${cluster.members[2]!.stderr.slice(-2000)}`).toBe('turnover')
+    const ids = async (i: number) => (await members(cluster!.members[i]!.clientUrl)).map((m) => m.ID).sort()
+    expect(await ids(2)).toEqual(await ids(fifth))
+    expect(await ids(2)).toHaveLength(3)
+  }, 120_000)
+
+  it('refuses to join with an empty data dir in the place of a member that has started before', async () => {
+    cluster = await TestCluster.start({ size: 3 })
+    for (let i = 0; i < 3; i++) await cluster.waitHealthy(i)
+    await cluster.kill(2)
+    const m = cluster.members[2]!
+    m.dataDir = `${m.dataDir}-empty`
+    m.join = { initialCluster: cluster.initialClusterFlag }
+    cluster.startMember(2)
+    expect(await cluster.waitExit(2, 15_000)).toBe(1)
+    expect(m.stderr).toMatch(/has already been bootstrapped/)
+  })
+
   it('moves leadership to a chosen member', async () => {
     cluster = await TestCluster.start({ size: 3 })
     for (let i = 0; i < 3; i++) await cluster.waitHealthy(i)
