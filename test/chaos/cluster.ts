@@ -35,6 +35,11 @@ export interface ChaosMember {
   peerPort: number
   /** Bumped each time the slot gets a fresh data dir (a removed member re-added). */
   generation: number
+  /**
+   * For a re-added member: the --initial-cluster it joins with, kept for restarts of the same data dir
+   * (a join that failed leaves it empty, and starting it as a new cluster would found a rival one).
+   */
+  join: string | undefined
   dataDir: string
   logFile: string
   proc: ChildProcess | undefined
@@ -109,6 +114,7 @@ export class ChaosCluster {
         peerUrl: `http://127.0.0.1:${peerPort}`,
         peerPort,
         generation: 0,
+        join: undefined,
         dataDir: join(opts.root, `n${i + 1}.0`),
         logFile: join(opts.root, `n${i + 1}.log`),
         proc: undefined,
@@ -153,6 +159,8 @@ export class ChaosCluster {
     if (this.stopped) return
     const m = this.members[i]!
     if (m.proc && m.proc.exitCode === null && m.proc.signalCode === null) throw new Error(`${m.name} is already running`)
+    if (join !== undefined) m.join = join
+    join = m.join
     const args = [
       entryPoint(this.opts.useTsx),
       'serve',
@@ -246,6 +254,7 @@ export class ChaosCluster {
     m.generation++
     m.dataDir = join(this.opts.root, `${m.name}.${m.generation}`)
     m.id = undefined
+    m.join = undefined
   }
 
   /** --initial-cluster for a member joining slot i: the members in the cluster now, plus itself. */
