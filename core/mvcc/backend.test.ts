@@ -69,36 +69,40 @@ for (const [name, makeFixture] of Object.entries(fixtures)) {
       expect([...((await backend.get(k(6))) ?? [])]).toEqual([2])
     })
 
-    test('iterate walks [gte, lt) in unsigned byte order, both ways', async () => {
-      const keys = [k(0), k(0, 0), k(1), k(1, 0xff), k(0x7f), k(0x80), k(0xff), k(0xff, 0)]
-      await backend.write(keys.map((key) => ({ type: 'put' as const, key, value: k() })))
-      expect(await drain(backend.iterate({ gte: k(0), lt: k(0xff, 0xff) }))).toEqual([[0], [0, 0], [1], [1, 0xff], [0x7f], [0x80], [0xff], [0xff, 0]])
-      expect(await drain(backend.iterate({ gte: k(1), lt: k(0x80), reverse: true }))).toEqual([[0x7f], [1, 0xff], [1]])
-      expect(await drain(backend.iterate({ gte: k(2), lt: k(3) }))).toEqual([])
-    })
+    // `few` reads on the calling thread (RocksBackend); the contract is the same.
+    for (const few of [false, true]) {
+      const mode = few ? ' (few: on the calling thread)' : ''
+      test(`iterate walks [gte, lt) in unsigned byte order, both ways${mode}`, async () => {
+        const keys = [k(0), k(0, 0), k(1), k(1, 0xff), k(0x7f), k(0x80), k(0xff), k(0xff, 0)]
+        await backend.write(keys.map((key) => ({ type: 'put' as const, key, value: k() })))
+        expect(await drain(backend.iterate({ few, gte: k(0), lt: k(0xff, 0xff) }))).toEqual([[0], [0, 0], [1], [1, 0xff], [0x7f], [0x80], [0xff], [0xff, 0]])
+        expect(await drain(backend.iterate({ few, gte: k(1), lt: k(0x80), reverse: true }))).toEqual([[0x7f], [1, 0xff], [1]])
+        expect(await drain(backend.iterate({ few, gte: k(2), lt: k(3) }))).toEqual([])
+      })
 
-    test('an iterator keeps the view it was opened with while writes go on', async () => {
-      await backend.write(Array.from({ length: 600 }, (_, i) => ({ type: 'put' as const, key: k(1, i >> 8, i & 0xff), value: k(1) })))
-      const iterator = backend.iterate({ gte: k(1), lt: k(2) })
-      const sibling = backend.iterate({ gte: k(1), lt: k(2), reverse: true })
-      await backend.write([
-        { type: 'del', key: k(1, 0, 0) },
-        { type: 'put', key: k(1, 9, 9), value: k(1) },
-      ])
-      const seen = await drain(iterator)
-      expect(seen.length).toBe(600)
-      expect(seen[0]).toEqual([1, 0, 0])
-      expect((await drain(sibling)).length).toBe(600)
-      expect((await drain(backend.iterate({ gte: k(1), lt: k(2) }))).length).toBe(600)
-    })
+      test(`an iterator keeps the view it was opened with while writes go on${mode}`, async () => {
+        await backend.write(Array.from({ length: 600 }, (_, i) => ({ type: 'put' as const, key: k(1, i >> 8, i & 0xff), value: k(1) })))
+        const iterator = backend.iterate({ few, gte: k(1), lt: k(2) })
+        const sibling = backend.iterate({ few, gte: k(1), lt: k(2), reverse: true })
+        await backend.write([
+          { type: 'del', key: k(1, 0, 0) },
+          { type: 'put', key: k(1, 9, 9), value: k(1) },
+        ])
+        const seen = await drain(iterator)
+        expect(seen.length).toBe(600)
+        expect(seen[0]).toEqual([1, 0, 0])
+        expect((await drain(sibling)).length).toBe(600)
+        expect((await drain(backend.iterate({ few, gte: k(1), lt: k(2) }))).length).toBe(600)
+      })
 
-    test('an iterator may be closed early, and closing twice is harmless', async () => {
-      await backend.write(Array.from({ length: 300 }, (_, i) => ({ type: 'put' as const, key: k(3, i >> 8, i & 0xff), value: k() })))
-      const iterator = backend.iterate({ gte: k(3), lt: k(4) })
-      expect((await iterator.next()).length).toBeGreaterThan(0)
-      await iterator.close()
-      await iterator.close()
-      expect(await iterator.next()).toEqual([])
-    })
+      test(`an iterator may be closed early, and closing twice is harmless${mode}`, async () => {
+        await backend.write(Array.from({ length: 300 }, (_, i) => ({ type: 'put' as const, key: k(3, i >> 8, i & 0xff), value: k() })))
+        const iterator = backend.iterate({ few, gte: k(3), lt: k(4) })
+        expect((await iterator.next()).length).toBeGreaterThan(0)
+        await iterator.close()
+        await iterator.close()
+        expect(await iterator.next()).toEqual([])
+      })
+    }
   })
 }

@@ -11,16 +11,6 @@ export interface LeaseInfo {
   ttl: number
 }
 
-/** The granted TTL from a view of one lease record, or undefined if there is none. */
-export async function readLeaseTtl(grant: BackendIterator): Promise<number | undefined> {
-  try {
-    const [record] = await grant.next()
-    return record === undefined ? undefined : decodeLeaseRecord(record.value).ttl
-  } finally {
-    await grant.close()
-  }
-}
-
 /** Keys of a view of one lease's attachments, in key order. */
 export async function readAttachedKeys(attachments: BackendIterator): Promise<Uint8Array[]> {
   const keys: Uint8Array[] = []

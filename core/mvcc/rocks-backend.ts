@@ -15,6 +15,8 @@ interface EncodingOptions {
 
 export interface RocksIteratorHandle {
   nextv(size: number): Promise<Array<[Uint8Array, Uint8Array]>>
+  /** Up to `size` pairs as a flat [key, value, key, value…] array, read on the calling thread. */
+  _nextvSync(size: number, options: object): { rows: Uint8Array[]; finished: boolean }
   close(): Promise<void>
 }
 
@@ -54,6 +56,19 @@ export class RocksBackend implements KvBackend {
       if (closed) return
       closed = true
       await iterator.close()
+    }
+    if (options.few === true) {
+      return {
+        next: async () => {
+          if (closed) return []
+          const { rows, finished } = iterator._nextvSync(iteratorBatchEntries, noOptions)
+          const entries: BackendEntry[] = []
+          for (let i = 0; i + 1 < rows.length; i += 2) entries.push({ key: rows[i]!, value: rows[i + 1]! })
+          if (finished && entries.length === 0) await close()
+          return entries
+        },
+        close,
+      }
     }
     return {
       next: async () => {

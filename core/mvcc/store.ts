@@ -32,9 +32,9 @@ import {
 } from './layout.ts'
 import { historyReadEventsMax, leaseTtlSecondsMinDefault, txnOpsMaxDefault } from './limits.ts'
 import { rangeScansReverse, runRange, streamRange, type RangeStream } from './range.ts'
-import { decodeNumber, encodeNumber } from './records.ts'
+import { decodeLeaseRecord, decodeNumber, encodeNumber } from './records.ts'
 import { readRevisions, type HistoryRead } from './history-read.ts'
-import { readAttachedKeys, readLeaseList, readLeaseTtl, type LeaseInfo } from './lease-reads.ts'
+import { readAttachedKeys, readLeaseList, type LeaseInfo } from './lease-reads.ts'
 import { reclaimHistory } from './reclaim.ts'
 import type {
   AlarmMember,
@@ -365,17 +365,17 @@ export class MvccStore {
   /** A lease's granted TTL and attached keys, or undefined if there is no such lease. */
   async leaseTimeToLive(request: LeaseTimeToLiveRequest): Promise<LeaseTimeToLiveResponse | undefined> {
     checkLeaseId(request.id, 'ID')
-    const opened = await this.queue.run(() => {
+    // The grant by a point read and the keys' view opened in the same turn of the queue: one state.
+    const opened = await this.queue.run(async () => {
       this.checkUsable()
-      const grant = this.backend.iterate({ gte: leaseGrantKey(request.id), lt: leaseGrantKey(request.id + 1) })
-      const keys = request.keys === true ? this.backend.iterate(leaseAttachmentBounds(request.id)) : undefined
-      return { revision: this.state.revision, grant, keys }
+      const revision = this.state.revision
+      const record = await this.backend.get(leaseGrantKey(request.id))
+      if (record === undefined) return undefined
+      const keys = request.keys === true ? this.backend.iterate({ ...leaseAttachmentBounds(request.id), few: true }) : undefined
+      return { revision, grantedTtl: decodeLeaseRecord(record).ttl, keys }
     })
-    const grantedTtl = await readLeaseTtl(opened.grant)
-    if (grantedTtl === undefined) {
-      await opened.keys?.close()
-      return undefined
-    }
+    if (opened === undefined) return undefined
+    const grantedTtl = opened.grantedTtl
     const keys = opened.keys === undefined ? [] : await readAttachedKeys(opened.keys)
     return { header: { revision: opened.revision }, id: request.id, grantedTtl, keys }
   }

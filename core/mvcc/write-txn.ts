@@ -136,7 +136,7 @@ export class WriteTxn {
   /** Keys attached to the lease, changes so far included, in key order. */
   async leaseKeys(leaseId: number): Promise<Uint8Array[]> {
     const keys = new Map<string, Uint8Array>()
-    for await (const entry of entriesOf(this.backend.iterate(leaseAttachmentBounds(leaseId)))) {
+    for await (const entry of entriesOf(this.backend.iterate({ ...leaseAttachmentBounds(leaseId), few: true }))) {
       const key = keyOfLeaseAttachmentKey(entry.key)
       keys.set(bytesToBinaryString(key), key)
     }
