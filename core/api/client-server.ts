@@ -12,6 +12,7 @@ import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { TLSSocket } from 'node:tls'
 import type { Fetch } from '../tls/fetch.ts'
+import type { ForwardPost } from './forward-post.ts'
 import { guardTlsListener } from '../tls/listener.ts'
 import type { Logger } from 'pino'
 import { CairnError, InvalidArgumentError } from '../errors.ts'
@@ -47,6 +48,8 @@ export interface ClientApiOptions {
    * directory): with TLS, it trusts --trusted-ca-file and presents its --cert-file. Default: global fetch.
    */
   fetch?: Fetch
+  /** How this member forwards requests to the leader (default: through `fetch`). */
+  forward?: ForwardPost
   /** Connection and stream bounds; each defaults to CLIENT_LIMITS_DEFAULT's. */
   limits?: Partial<ClientLimits>
 }
@@ -191,7 +194,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ClientApi
     }
     const body = await readJson(req, opts.maxRequestBytes)
     const started = process.hrtime.bigint()
-    const context = { principal, authorization: req.headers.authorization, gate: opts.gate, identity: identityFromRequest(req), ...(opts.fetch ? { fetch: opts.fetch } : {}) }
+    const context = { principal, authorization: req.headers.authorization, gate: opts.gate, identity: identityFromRequest(req), ...(opts.fetch ? { fetch: opts.fetch } : {}), ...(opts.forward ? { forward: opts.forward } : {}) }
     const answer = await routeV3(path, body, opts.member, context)
     opts.metrics.observeRequest(path, Number(process.hrtime.bigint() - started) / 1e9)
     if (answer === undefined) return sendJson(res, 404, { error: 'Not Found', code: 5, message: 'Not Found' })

@@ -21,6 +21,7 @@ import {
 import { encodeDeleteRange, encodeHeader, encodePut, encodeRange, encodeTxn } from './v3-encode.ts'
 import type { HeaderFields, Json } from './v3-encode.ts'
 import type { Fetch } from '../tls/fetch.ts'
+import type { ForwardAnswer, ForwardPost } from './forward-post.ts'
 import { allAllowed, deleteAccesses, putAccesses, txnAccesses, type KeyAccess } from '../auth/permissions.ts'
 import { requireAccess, type AuthGate, type Identity, type Principal } from './auth-gate.ts'
 import { authRoutes } from './v3-auth-routes.ts'
@@ -38,6 +39,8 @@ export interface RouteContext {
   principal: Principal | undefined
   /** How to call another member's client URL (forwarding to the leader); default: global fetch. */
   fetch?: Fetch | undefined
+  /** How to forward a request to the leader; when absent, `fetch` is used. */
+  forward?: ForwardPost | undefined
   authorization?: string | undefined
   gate?: AuthGate | undefined
   /** The request's credentials, to check them again against a newer auth state. */
@@ -257,28 +260,37 @@ function leaderOnly(handler: Handler): Handler {
     for (;;) {
       if (m.isLeader()) return handler(body, m, path, ctx)
       const url = m.registry.get(m.leaderId())?.clientUrls[0]
-      if (url) return forwarded(ctx.fetch ?? fetch, url + path, body, ctx.authorization)
+      if (url) return forwarded(ctx, url + path, body)
       if (Date.now() > deadline) throw new NoLeaderError()
       await new Promise((r) => setTimeout(r, 50))
     }
   }
 }
 
-async function forwarded(post: Fetch, url: string, body: unknown, authorization: string | undefined): Promise<Json> {
+async function forwarded(ctx: RouteContext, url: string, body: unknown): Promise<Json> {
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-cairn-forwarded': '1' }
   // The leader checks the same credentials again (tokens verify on every member).
-  if (authorization !== undefined) headers.authorization = authorization
-  let res: Awaited<ReturnType<Fetch>>
+  if (ctx.authorization !== undefined) headers.authorization = ctx.authorization
+  let answer: ForwardAnswer
   try {
-    res = await post(url, { method: 'POST', body: JSON.stringify(body), headers, signal: AbortSignal.timeout(15_000) })
+    answer = ctx.forward
+      ? await ctx.forward(url, JSON.stringify(body), headers, FORWARD_TIMEOUT_MS)
+      : await viaFetch(ctx.fetch ?? fetch, url, JSON.stringify(body), headers)
   } catch (e) {
     // The leader we know of is gone (killed, partitioned, or just deposed): a retryable answer, as
     // etcd gives while an election runs, rather than an internal error.
     throw new CairnError('LeaderChanged', `leader at ${url} unreachable: ${(e as Error).message}`)
   }
-  const json = (await res.json()) as Json
-  if (res.status !== 200) throw errorFromEtcdBody(json as { code?: number; message?: string; error?: string })
+  const json = answer.body as Json
+  if (answer.status !== 200) throw errorFromEtcdBody(json as { code?: number; message?: string; error?: string })
   return json
+}
+
+const FORWARD_TIMEOUT_MS = 15_000
+
+async function viaFetch(post: Fetch, url: string, body: string, headers: Record<string, string>): Promise<ForwardAnswer> {
+  const res = await post(url, { method: 'POST', body, headers, signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS) })
+  return { status: res.status, body: await res.json() }
 }
 
 async function leaseGrant(body: unknown, m: Member): Promise<Json> {

@@ -38,6 +38,7 @@ import { BackendQuota } from './quota.ts'
 import { loadTls, peerCertRefusal } from './tls-config.ts'
 import type { LoadedTls } from './tls-config.ts'
 import { fetchWithTls } from '../tls/fetch.ts'
+import { forwardPoster } from '../api/forward-post.ts'
 import { guardTlsListener, remoteOf } from '../tls/listener.ts'
 import type { Fetch } from '../tls/fetch.ts'
 
@@ -247,6 +248,7 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
   const clientTls = loadTls('client', opts.clientTls)
   const peerTls = loadTls('peer', opts.peerTls)
   const fetchClient = fetchWithTls(clientTls?.client)
+  const forwardClient = forwardPoster(clientTls?.client)
   const fetchPeer = fetchWithTls(peerTls?.client)
   const db = await openDb(opts.dataDir)
   let logStore: RocksLogStore
@@ -438,6 +440,7 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
         metrics,
         limits,
         fetch: fetchClient,
+        forward: forwardClient,
         auth: { tokenTtlMs: opts.authTokenTtlMs, bcryptCost: opts.bcryptCost },
         ...(url.protocol === 'https:' && clientTls ? { tls: clientTls.server } : {}),
       })
