@@ -21,6 +21,14 @@ export function toInterval(key: Uint8Array, rangeEnd: Uint8Array | undefined): K
   return { start: key, end: rangeEnd }
 }
 
+/** The one key an interval holds when it is [key, key + "\0"), else undefined. */
+export function singleKeyOf(interval: KeyInterval): Uint8Array | undefined {
+  const { start, end } = interval
+  if (end === undefined || end.length !== start.length + 1 || end[start.length] !== 0) return undefined
+  for (let i = 0; i < start.length; i++) if (end[i] !== start[i]) return undefined
+  return start
+}
+
 export function intervalContains(interval: KeyInterval, key: Uint8Array): boolean {
   if (compareBytes(key, interval.start) < 0) return false
   return interval.end === undefined || compareBytes(key, interval.end) < 0
