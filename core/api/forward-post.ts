@@ -48,10 +48,10 @@ export function forwardPoster(tls?: ClientTls): ForwardPost {
             reject(new Error(`answer with status ${res.statusCode} is not JSON`))
           }
         })
-        res.once('error', reject)
+        res.on('error', reject)
       })
       req.once('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)))
-      req.once('error', reject)
+      req.on('error', reject)
       req.end(body)
     })
 }

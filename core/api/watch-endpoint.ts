@@ -122,6 +122,9 @@ export function attachWatchEndpoints(server: Server, opts: ClientApiOptions): vo
   const wss = new WebSocketServer({ noServer: true, maxPayload: WATCH_FRAME_BYTES_MAX, perMessageDeflate: false })
   keepAlive(server, wss, clientLimitsOf(opts).pingIntervalMs)
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Ours to watch from here on (see the peer listener in core/server/start.ts): a reset while it is
+    // refused or waits for the auth check must not become an unhandled 'error' event.
+    socket.on('error', () => socket.destroy())
     if (isRefusedSocket(socket)) return
     const path = requestPath(req.url)
     if (path !== '/v3/watch') {

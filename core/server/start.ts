@@ -421,6 +421,9 @@ export async function startMember(options: ServeOptions, logger: Logger): Promis
       }
       const server = url.protocol === 'https:' && peerTls ? peerHttpsServer(peerTls, onRequest, log) : createServer(onRequest)
       server.on('upgrade', (req, socket, head) => {
+        // The server no longer watches an upgraded socket: a reset (a refused peer that stops at once
+        // closes hard) would otherwise be an unhandled 'error' event, which ends the process.
+        socket.on('error', () => socket.destroy())
         if (!transport.handleUpgrade(req, socket, head) && !receiver.handleUpgrade(req, socket, head)) socket.destroy()
       })
       peerServers.push(server)
