@@ -64,21 +64,24 @@ describe('RocksLogStore compaction', () => {
     return out
   }
 
-  it('deletes the compacted prefix from the Db', async () => {
-    const db = new MemoryDb()
+  /** A store holding entries 1-20 with a snapshot at 15, compacted through `through`. */
+  const compactedStore = async (db: Db, through: number) => {
     const store = await RocksLogStore.open(db)
     await store.save({ entries: entriesFrom(1, 20, 1), hardState: { term: 1, vote: 1, commit: 20 } }, true)
     await store.createSnapshot(15, { ...emptyConfState(), voters: [1] }, new Uint8Array())
-    await store.compact(12)
+    await store.compact(through)
+    return store
+  }
+
+  it('deletes the compacted prefix from the Db', async () => {
+    const db = new MemoryDb()
+    await compactedStore(db, 12)
     expect(await rawEntryIndexes(db)).toEqual([13, 14, 15, 16, 17, 18, 19, 20])
   })
 
   it('skips entries a crash left below the offset, and the next compaction deletes them', async () => {
     const db = new MemoryDb()
-    const store = await RocksLogStore.open(db)
-    await store.save({ entries: entriesFrom(1, 20, 1), hardState: { term: 1, vote: 1, commit: 20 } }, true)
-    await store.createSnapshot(15, { ...emptyConfState(), voters: [1] }, new Uint8Array())
-    await store.compact(8)
+    const store = await compactedStore(db, 8)
     await store.save({ entries: entriesFrom(21, 21, 1) }, true) // the offset's batch is now durable
     // As if a crash had undone the range deletion but kept the offset's batch.
     const crashed = new MemoryDb()
