@@ -51,6 +51,17 @@ describe('entry payloads', () => {
     }
   })
 
+  it('carries the term a lease expiry was decided in, and refuses a malformed one', () => {
+    const base = { proposer: 7, run: 3, seq: 9, request: { leaseRevoke: { id: 42 } } }
+    expect(decodePayload(encodePayload({ ...base, decidedInTerm: 5 }))).toEqual({ ...base, decidedInTerm: 5 })
+    expect(decodePayload(encodePayload(base))).toEqual(base) // no term: not term-bound
+    const packr = new Packr({ useRecords: false, mapsAsObjects: true })
+    for (const bad of [-1, 1.5, 'x', null]) {
+      expect(() => decodePayload(packr.pack([7, 9, base.request, 3, bad]))).toThrow(PayloadError)
+    }
+    expect(() => decodePayload(packr.pack([7, 9, base.request, 3, 5, 6]))).toThrow(PayloadError)
+  })
+
   it('refuses damaged put payloads with PayloadError only', () => {
     fc.assert(
       fc.property(envelope, putArb, fc.nat(), fc.uint8Array({ maxLength: 4 }), (e, put, cut, junk) => {

@@ -20,9 +20,15 @@ export interface EntryPayload {
   run: number
   seq: number
   request: ApplyRequest | MemberRequest
+  /**
+   * For a lease revoke decided by the leader's clock: the term of that leader. It takes effect only
+   * in an entry of the same term; a deposed leader's decision, forwarded to its successor, does not.
+   */
+  decidedInTerm?: number
 }
 
 export function encodePayload(p: EntryPayload): Uint8Array {
+  if (p.decidedInTerm !== undefined) return packr.pack([p.proposer, p.seq, p.request, p.run, p.decidedInTerm])
   return encodePutPayload(p) ?? packr.pack([p.proposer, p.seq, p.request, p.run])
 }
 
@@ -38,12 +44,17 @@ export function decodePayload(data: Uint8Array): EntryPayload {
   } catch (e) {
     throw new PayloadError(`undecodable entry payload: ${(e as Error).message}`)
   }
-  if (!Array.isArray(v) || v.length !== 4) throw new PayloadError('entry payload must be [proposer, seq, request, run]')
-  const [proposer, seq, request, run] = v as [unknown, unknown, unknown, unknown]
+  if (!Array.isArray(v) || (v.length !== 4 && v.length !== 5)) throw new PayloadError('entry payload must be [proposer, seq, request, run, decidedInTerm?]')
+  const [proposer, seq, request, run, decidedInTerm] = v as [unknown, unknown, unknown, unknown, unknown]
   if (typeof proposer !== 'number' || typeof seq !== 'number' || typeof run !== 'number' || typeof request !== 'object' || request === null) {
     throw new PayloadError('entry payload has the wrong shape')
   }
-  return { proposer, run, seq, request: request as ApplyRequest | MemberRequest }
+  if (v.length === 5 && (typeof decidedInTerm !== 'number' || !Number.isSafeInteger(decidedInTerm) || decidedInTerm < 0)) {
+    throw new PayloadError('entry payload decidedInTerm must be a non-negative integer')
+  }
+  const payload: EntryPayload = { proposer, run, seq, request: request as ApplyRequest | MemberRequest }
+  if (v.length === 5) payload.decidedInTerm = decidedInTerm as number
+  return payload
 }
 
 export function isMemberRequest(r: ApplyRequest | MemberRequest): r is MemberRequest {

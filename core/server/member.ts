@@ -282,9 +282,12 @@ export class Member {
     this.leaderChanges++
     this.reads.reissue()
     if (state === 'leader') {
-      // etcd's rule: a new leader gives every lease a fresh TTL, so none expires early for lack of keep-alives.
-      void this.mvcc.leases().then(({ leases }) => this.leases.promote(leases, Date.now(), 2 * this.p.electionTimeoutMs))
+      // Leases start once this term's first entry is applied (applyNormalGroup): every entry of
+      // earlier terms is applied by then, a predecessor's expiry revokes included, so no keep-alive
+      // is answered for a lease such a revoke is about to delete.
+      this.leasePromotionTerm = this.node.raft.term
     } else {
+      this.leasePromotionTerm = undefined
       this.leases.demote()
     }
   }
@@ -411,10 +414,16 @@ export class Member {
     if (entries.length === 0) return
     const items: Array<{ index: number; request: ApplyRequest | undefined }> = []
     const payloads: Array<EntryPayload | undefined> = []
+    const stale = new Set<number>()
     for (const e of entries) {
       const payload = this.decodeEntry(e)
       payloads.push(payload)
-      if (payload !== undefined && isMemberRequest(payload.request)) {
+      if (payload?.decidedInTerm !== undefined && payload.decidedInTerm !== e.term) {
+        // A lease expiry decided by a leader of another term (deposed, its proposal forwarded to its
+        // successor): that clock no longer speaks for the cluster. Every member skips it alike.
+        stale.add(e.index)
+        items.push({ index: e.index, request: undefined })
+      } else if (payload !== undefined && isMemberRequest(payload.request)) {
         // Member requests touch only the registry, which no keyspace entry reads; the applied index
         // moves past them with the group, and a replay after a crash writes the same records again.
         await this.applyMemberRequest(payload.request)
@@ -424,13 +433,26 @@ export class Member {
       }
     }
     const outcomes = await this.mvcc.applyBatch(items)
-    outcomes.forEach((outcome, i) => {
+    outcomes.forEach((applied, i) => {
       const payload = payloads[i]
       if (payload === undefined) return
-      if (!isMemberRequest(payload.request)) this.afterApply(payload.request, outcome)
+      const outcome: ApplyOutcome = stale.has(entries[i]!.index)
+        ? { status: 'refused', error: new CairnError('LeaderChanged', 'lease expiry decided in an earlier term') }
+        : applied
+      if (!isMemberRequest(payload.request) && outcome === applied) this.afterApply(payload.request, outcome)
       if (payload.proposer === this.id && payload.run === this.run) this.waiters.trigger(String(payload.seq), outcome)
     })
+    const promoting = this.leasePromotionTerm
+    if (promoting !== undefined && this.isLeader() && this.node.raft.term === promoting && entries.some((e) => e.term === promoting)) {
+      this.leasePromotionTerm = undefined
+      // etcd's rule: a new leader gives every lease a fresh TTL, so none expires early for lack of keep-alives.
+      const { leases } = await this.mvcc.leases()
+      if (this.isLeader() && this.node.raft.term === promoting) this.leases.promote(leases, Date.now(), 2 * this.p.electionTimeoutMs)
+    }
   }
+
+  /** Set on becoming leader: the term whose first applied entry starts the lease clock. */
+  private leasePromotionTerm: number | undefined = undefined
 
   private decodeEntry(e: Entry): EntryPayload | undefined {
     if (e.data.byteLength === 0) return undefined
@@ -554,7 +576,7 @@ export class Member {
   private expireLeases(): void {
     if (this.node.raft.state !== 'leader') return
     for (const id of this.leases.expired(Date.now())) {
-      this.propose({ leaseRevoke: { id } }).catch((e: unknown) => {
+      this.propose({ leaseRevoke: { id } }, this.node.raft.term).catch((e: unknown) => {
         this.leases.retryLater(id)
         this.logger.debug({ lease: id, err: (e as Error).message }, 'lease revoke not committed yet')
       })
@@ -639,13 +661,13 @@ export class Member {
   }
 
   /** Proposes a request and resolves with its outcome once it is applied here. */
-  async propose(request: ApplyRequest | MemberRequest): Promise<ApplyOutcome> {
+  async propose(request: ApplyRequest | MemberRequest, decidedInTerm?: number): Promise<ApplyOutcome> {
     if (this.stopped) throw new CairnError('Stopped')
     const refusal = this.p.admit?.(request)
     if (refusal !== undefined) await refusal
     if (this.node.raft.lead === 0) await this.awaitLeader()
     const seq = ++this.seq
-    const data = encodePayload({ proposer: this.id, run: this.run, seq, request })
+    const data = encodePayload({ proposer: this.id, run: this.run, seq, request, ...(decidedInTerm === undefined ? {} : { decidedInTerm }) })
     const wait = this.waiters.wait(String(seq), REQUEST_TIMEOUT_MS)
     this.proposals.push({ seq, data })
     this.schedule()
