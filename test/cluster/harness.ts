@@ -16,16 +16,30 @@ process.on('exit', () => {
   for (const p of live) p.kill('SIGKILL')
 })
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Ports for test members come from below Linux's ephemeral range (32768+): a port the kernel handed
+// out for listen(0) was free when asked, but any outbound connection (a keep-alive agent, a peer
+// link) could take it before the member bound it ("address already in use" in CI). Each test process
+// walks the range from its own random start, checking each port by binding it.
+const PORT_LOW = 15_000
+const PORT_HIGH = 32_000
+let nextPort = PORT_LOW + Math.floor(Math.random() * (PORT_HIGH - PORT_LOW))
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = createServer()
     s.unref()
-    s.on('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
+    s.once('error', () => resolve(false))
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
   })
+}
+
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < 1000; tries++) {
+    const port = nextPort
+    nextPort = nextPort + 1 >= PORT_HIGH ? PORT_LOW : nextPort + 1
+    if (await bindable(port)) return port
+  }
+  throw new Error(`no free port in ${PORT_LOW}-${PORT_HIGH - 1}`)
 }
 
 export interface MemberProcess {
