@@ -282,12 +282,9 @@ export class Member {
     this.leaderChanges++
     this.reads.reissue()
     if (state === 'leader') {
-      // Leases start once this term's first entry is applied (applyNormalGroup): every entry of
-      // earlier terms is applied by then, a predecessor's expiry revokes included, so no keep-alive
-      // is answered for a lease such a revoke is about to delete.
-      this.leasePromotionTerm = this.node.raft.term
+      // etcd's rule: a new leader gives every lease a fresh TTL, so none expires early for lack of keep-alives.
+      void this.mvcc.leases().then(({ leases }) => this.leases.promote(leases, Date.now(), 2 * this.p.electionTimeoutMs))
     } else {
-      this.leasePromotionTerm = undefined
       this.leases.demote()
     }
   }
@@ -442,17 +439,7 @@ export class Member {
       if (!isMemberRequest(payload.request) && outcome === applied) this.afterApply(payload.request, outcome)
       if (payload.proposer === this.id && payload.run === this.run) this.waiters.trigger(String(payload.seq), outcome)
     })
-    const promoting = this.leasePromotionTerm
-    if (promoting !== undefined && this.isLeader() && this.node.raft.term === promoting && entries.some((e) => e.term === promoting)) {
-      this.leasePromotionTerm = undefined
-      // etcd's rule: a new leader gives every lease a fresh TTL, so none expires early for lack of keep-alives.
-      const { leases } = await this.mvcc.leases()
-      if (this.isLeader() && this.node.raft.term === promoting) this.leases.promote(leases, Date.now(), 2 * this.p.electionTimeoutMs)
-    }
   }
-
-  /** Set on becoming leader: the term whose first applied entry starts the lease clock. */
-  private leasePromotionTerm: number | undefined = undefined
 
   private decodeEntry(e: Entry): EntryPayload | undefined {
     if (e.data.byteLength === 0) return undefined
