@@ -110,16 +110,33 @@ describe('cairn lock run', () => {
     expect(done.stderr).toContain('Error: lock lost: our key was deleted; stopping the command')
   })
 
+  // Each step has its own bound and, past it, fails saying which step and what each process printed
+  // (this test once ran out of vitest's 30 s on a loaded CI machine without saying where).
   it('--timeout gives up waiting with one line', async () => {
+    const steps: string[] = []
+    const t0 = Date.now()
+    const step = (what: string) => steps.push(`+${Date.now() - t0} ms ${what}`)
     const holder = cairnLong(['lock', 'run', 'jobs/d', '--', 'sh', '-c', 'echo held; exec sleep 30'], endpoints)
-    const deadline = Date.now() + 20_000
-    while (!holder.output().stdout.includes('held') && Date.now() < deadline) await sleep(100)
-    const r = await cairn(['lock', 'run', 'jobs/d', '--timeout', '500ms', '--', 'true'], { endpoints })
-    expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/^Error: cannot take lock jobs\/d: .*\n$/)
-    holder.child.kill('SIGTERM')
-    const done = await holder.exited
-    expect(done.code).toBe(128 + 15)
-    expect((await client.get('jobs/d/', { prefix: true })).kvs).toHaveLength(0)
-  })
+    const report = () =>
+      [...steps, `holder: ${JSON.stringify(holder.output())}`, ...cluster.members.map((m) => `${m.name} stderr tail: ${m.stderr.slice(-2000)}`)].join('\n')
+    try {
+      const deadline = Date.now() + 20_000
+      while (!holder.output().stdout.includes('held') && Date.now() < deadline) await sleep(100)
+      if (!holder.output().stdout.includes('held')) throw new Error('the holder did not take the lock within 20 s')
+      step('holder holds the lock')
+      const r = await cairn(['lock', 'run', 'jobs/d', '--timeout', '500ms', '--', 'true'], { endpoints, timeoutMs: 15_000 })
+      step(`second run exited: ${JSON.stringify(r)}`)
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/^Error: cannot take lock jobs\/d: .*\n$/)
+      holder.child.kill('SIGTERM')
+      const done = await Promise.race([holder.exited, sleep(15_000).then(() => undefined)])
+      if (done === undefined) throw new Error('the holder did not exit within 15 s of SIGTERM')
+      step('holder exited')
+      expect(done.code).toBe(128 + 15)
+      expect((await client.get('jobs/d/', { prefix: true })).kvs).toHaveLength(0)
+    } catch (e) {
+      holder.child.kill('SIGKILL')
+      throw new Error(`${(e as Error).message}\n${report()}`, { cause: e })
+    }
+  }, 60_000)
 })
