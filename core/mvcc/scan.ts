@@ -101,8 +101,14 @@ async function* listed(kvs: readonly KeyValue[]): AsyncGenerator<KeyValue, undef
  * Most reads (a lock, a leader key, a config value) are of one key at the head revision.
  */
 export async function openLatestKey(backend: KvBackend, key: Uint8Array): Promise<Scan> {
+  const kv = await readLatestKey(backend, key)
+  return new ClosingIterator(listed(kv === undefined ? [] : [kv]), [])
+}
+
+/** The latest state of one key by a point read, or undefined when it does not exist. */
+export async function readLatestKey(backend: KvBackend, key: Uint8Array): Promise<KeyValue | undefined> {
   const record = await backend.get(keyspaceKey(key))
-  return new ClosingIterator(listed(record === undefined ? [] : [decodeKeyValueRecord(key.slice(), record)]), [])
+  return record === undefined ? undefined : decodeKeyValueRecord(key.slice(), record)
 }
 
 /**

@@ -4,7 +4,12 @@ import { prefixEnd } from './bytes.ts'
 import { historyBounds } from './layout.ts'
 import { txnOpsMaxDefault } from './limits.ts'
 import type { RangeRequest, RequestOp } from './requests.ts'
+import type { KvBackend } from './backend.ts'
+import { MemoryBackend } from './memory-backend.ts'
+import { RocksBackend } from './rocks-backend.ts'
+import { MvccStore } from './store.ts'
 import { b, expectCode, TestStore, text } from './testing/helpers.ts'
+import { makeTempDir, openRocks, removeDir } from './testing/rocks-fixture.ts'
 
 const all = { key: new Uint8Array([0]), rangeEnd: new Uint8Array([0]) }
 
@@ -58,6 +63,53 @@ describe('MvccStore put', () => {
     const t = await TestStore.create()
     expect(await t.refused({ put: { key: b('k'), value: b('v'), lease: 9 } })).toBe('LeaseNotFound')
     expect(t.store.currentRevision()).toBe(1)
+  })
+})
+
+describe('MvccStore latest', () => {
+  const backends: [string, () => Promise<{ backend: KvBackend; done: () => Promise<void> }>][] = [
+    ['MemoryBackend', async () => ({ backend: new MemoryBackend(), done: async () => undefined })],
+    [
+      'RocksBackend',
+      async () => {
+        const dir = makeTempDir('latest')
+        const db = await openRocks(dir)
+        return { backend: new RocksBackend(db), done: async () => (await db.close(), removeDir(dir)) }
+      },
+    ],
+  ]
+  test.each(backends)('%s: answers every key as of one revision, also while writes are applied', async (_, open) => {
+    const { backend, done } = await open()
+    try {
+      // Point reads that take a turn of the event loop each, so an apply could slip in between them.
+      const slowGets = new Proxy(backend, {
+        get: (target, prop, receiver) =>
+          prop === 'get'
+            ? async (key: Uint8Array) => (await new Promise((resolve) => setImmediate(resolve)), target.get(key))
+            : Reflect.get(target, prop, receiver),
+      })
+      const store = await MvccStore.open(slowGets)
+      let index = 0
+      const both = (v: string) => store.apply(++index, { txn: { compare: [], success: ['a', 'b'].map((k) => ({ requestPut: { key: b(k), value: b(v) } })), failure: [] } })
+      await both('1')
+      const reads = []
+      const writes = []
+      for (let i = 2; i <= 20; i++) {
+        reads.push(store.latest([b('a'), b('none'), b('b')]))
+        writes.push(both(String(i)))
+      }
+      await Promise.all(writes)
+      for (const { revision, kvs } of await Promise.all(reads)) {
+        expect(kvs[1]).toBeUndefined()
+        // Both keys change in each txn: a read across two writes would show two values.
+        expect(text(kvs[0]!.value)).toBe(text(kvs[2]!.value))
+        expect(kvs[0]!.modRevision).toBe(revision)
+      }
+      expect((await store.latest([b('a')])).revision).toBe(store.currentRevision())
+      await store.close()
+    } finally {
+      await done()
+    }
   })
 })
 

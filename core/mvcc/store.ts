@@ -48,12 +48,12 @@ import type {
   RangeResponse,
 } from './requests.ts'
 import { guardedKinds } from './requests.ts'
-import { openLatestKey, openScanAt, type Scan } from './scan.ts'
+import { openLatestKey, openScanAt, readLatestKey, type Scan } from './scan.ts'
 import { SerialQueue } from './serial.ts'
 import { StagedBackend, stagedOpsMax } from './staged-backend.ts'
 import { clearOwnedPrefixes, restoreEntries } from './snapshot-restore.ts'
 import { encodeSnapshot, type SnapshotHeader } from './snapshot-stream.ts'
-import type { RevisionEvents } from './types.ts'
+import type { KeyValue, RevisionEvents } from './types.ts'
 
 export type { HistoryRead } from './history-read.ts'
 export type { LeaseInfo } from './lease-reads.ts'
@@ -328,6 +328,20 @@ export class MvccStore {
   async rangeStream(request: RangeRequest): Promise<RangeStream> {
     const { scan, head } = await this.openRange(request)
     return streamRange(request, scan, head)
+  }
+
+  /**
+   * The latest state of each key (undefined: absent), all at one revision, by point reads in one
+   * turn of the queue: a caller that decides on several keys sees them as of the same write.
+   */
+  async latest(keys: readonly Uint8Array[]): Promise<{ revision: number; kvs: (KeyValue | undefined)[] }> {
+    return this.queue.run(async () => {
+      this.checkUsable()
+      const revision = this.state.revision
+      const kvs: (KeyValue | undefined)[] = []
+      for (const key of keys) kvs.push(await readLatestKey(this.backend, key))
+      return { revision, kvs }
+    })
   }
 
   private async openRange(request: RangeRequest): Promise<{ head: number; scan: Scan }> {

@@ -31,6 +31,10 @@ export class MemoryV2Backend implements V2Backend {
     return this.mvcc.range(request)
   }
 
+  latest(keys: readonly Uint8Array[]): ReturnType<V2Backend['latest']> {
+    return this.mvcc.latest(keys)
+  }
+
   async txn(request: TxnRequest): Promise<TxnResponse> {
     const hook = this.beforeTxn
     this.beforeTxn = undefined

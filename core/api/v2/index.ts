@@ -33,6 +33,7 @@ export interface V2ApiOptions {
 export function memberBackend(member: Member): V2Backend {
   return {
     range: (request) => member.mvcc.range(request),
+    latest: (keys) => member.mvcc.latest(keys),
     txn: (request) => member.txn(request),
     linearizableBarrier: () => member.linearizableBarrier(),
     currentRevision: () => member.mvcc.currentRevision(),

@@ -23,6 +23,8 @@ import { V2Stats } from './stats.ts'
 export interface V2Backend {
   /** A local read of the keyspace (never through Raft). */
   range(request: RangeRequest): Promise<RangeResponse>
+  /** The latest state of each key (local, never through Raft), all at one revision. */
+  latest(keys: readonly Uint8Array[]): Promise<{ revision: number; kvs: (KeyValue | undefined)[] }>
   /** A txn committed through Raft; resolves once applied here. */
   txn(request: TxnRequest): Promise<TxnResponse>
   /** Resolves once a local read would be linearizable (ReadIndex). */
@@ -44,6 +46,8 @@ export interface V2Result {
 export const writeAttemptsMax = 32
 /** Keys per read while listing a directory's children. */
 const listPageKeys = 256
+/** Deeper paths read their ancestors one by one, stopping at the first missing one, not all at once. */
+const latestReadDepthMax = 32
 
 export class V2Store {
   readonly stats = new V2Stats()
@@ -88,6 +92,30 @@ export class V2Store {
     return state
   }
 
+  /**
+   * The state a decision about `path` needs, as of the latest revision: the ancestors and the node
+   * by point reads in one go (a read per key at an older revision would merge history, and under
+   * writes the head moves on between reads).
+   */
+  async readLatestState(path: string): Promise<WriteState> {
+    const paths = ancestorsOf(path)
+    if (paths.length > latestReadDepthMax) return this.atCurrentRevision((revision) => this.readWriteState(path, revision))
+    paths.push(path)
+    const { revision, kvs } = await this.backend.latest(paths.map(nodeKey))
+    const nodes = kvs.map((kv, i) => (kv === undefined ? undefined : decodeNode(paths[i]!, kv)))
+    const ancestors: WriteState['ancestors'] = []
+    for (let i = 0; i < paths.length - 1; i++) {
+      const node = nodes[i]
+      ancestors.push({ path: paths[i]!, node })
+      if (node === undefined || !node.dir) break
+    }
+    const reachable = ancestors.every((a) => a.node?.dir === true)
+    const node = reachable ? nodes[nodes.length - 1] : undefined
+    // A directory also needs a count of its children: read the whole state again at one revision.
+    if (node?.dir === true) return this.atCurrentRevision((at) => this.readWriteState(path, at))
+    return { revision, ancestors, node, hasChildren: false }
+  }
+
   /** Runs `read` at the current revision, again at a newer one if compaction overtook it. */
   private async atCurrentRevision<T>(read: (revision: number) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
@@ -103,7 +131,7 @@ export class V2Store {
   async get(op: Extract<KeyOperation, { type: 'get' }>): Promise<V2Result> {
     try {
       if (op.quorum) await this.backend.linearizableBarrier()
-      const result = await this.atCurrentRevision((revision) => this.getAt(op, revision))
+      const result = await this.atCurrentRevision(() => this.getOnce(op))
       this.stats.count('get', true)
       return result
     } catch (e) {
@@ -112,13 +140,16 @@ export class V2Store {
     }
   }
 
-  private async getAt(op: Extract<KeyOperation, { type: 'get' }>, revision: number): Promise<V2Result> {
+  /** One attempt at a get: throws CompactedError if compaction overtook the revision it read at. */
+  private async getOnce(op: Extract<KeyOperation, { type: 'get' }>): Promise<V2Result> {
     const now = this.clock()
     if (op.path === rootPath) {
+      const revision = this.backend.currentRevision()
       const children = await this.listChildren(rootPath, op.recursive, revision, now)
       return { event: eventJson('get', dirJson(undefined, children, now), undefined), index: revision, created: false }
     }
-    const state = await this.readWriteState(op.path, revision)
+    const state = await this.readLatestState(op.path)
+    const revision = state.revision
     for (const a of state.ancestors) {
       if (a.node === undefined) throw new V2Error(V2Code.KeyNotFound, a.path, revision)
       if (!a.node.dir) throw new V2Error(V2Code.NotDir, a.path, revision)
@@ -209,11 +240,14 @@ export class V2Store {
     let fresh = false
     for (let attempt = 1; ; attempt++) {
       const now = this.clock()
-      const { state, target } = await this.atCurrentRevision(async (revision) => {
-        const inOrder = op.type === 'create' && op.inOrder
-        const target: WriteOperation = inOrder ? { ...op, path: childPath(op.path, inOrderName(revision + 1)) } : op
-        return { state: await this.readWriteState(target.path, revision, inOrder ? op.path : undefined), target }
-      })
+      const inOrder = op.type === 'create' && op.inOrder
+      const { state, target } = inOrder
+        ? await this.atCurrentRevision(async (revision) => {
+            // The new key is named after the revision read, so this one reads at a revision first.
+            const target: WriteOperation = { ...op, path: childPath(op.path, inOrderName(revision + 1)) }
+            return { state: await this.readWriteState(target.path, revision, op.path), target }
+          })
+        : { state: await this.readLatestState(op.path), target: op }
       const decision = decideWrite(target, state, now)
       if ('error' in decision) {
         if (fresh) throw decision.error
