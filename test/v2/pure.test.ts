@@ -10,6 +10,7 @@ import { goDuration } from '../../core/api/v2/http-util.ts'
 import {
   bytes,
   decodeActionRecord,
+  decodeNodeAction,
   decodeNode,
   encodeActionRecord,
   encodeNodeRecord,
@@ -36,7 +37,8 @@ import { compareFailure, decideWrite, expirationOf } from '../../core/api/v2/pla
 import type { WriteState } from '../../core/api/v2/plan.ts'
 import { parseKeyRequest } from '../../core/api/v2/request.ts'
 import type { KeysMethod } from '../../core/api/v2/request.ts'
-import { watchMatches } from '../../core/api/v2/watch.ts'
+import { eventOfRevision, watchMatches } from '../../core/api/v2/watch.ts'
+import type { Event } from '../../core/mvcc/types.ts'
 import type { V2Event } from '../../core/api/v2/watch.ts'
 
 describe('v2 paths', () => {
@@ -214,6 +216,17 @@ describe('v2 stored records', () => {
     expect(decodeNode('/odd', kv('', 'raw bytes'))).toEqual({ path: '/odd', dir: false, value: 'raw bytes', createdIndex: 5, modifiedIndex: 7 })
   })
 
+  it('mark a node record with the write that stored it; read the node alike with or without the mark', () => {
+    const record = { dir: false, value: ':!x', createdIndex: 3, expirationMs: 1234 }
+    const marked = encodeNodeRecord(record, { action: 'compareAndSwap', timeMs: 1000, refresh: true })
+    expect(text(marked)).toBe('f3@1234!wr1000::!x')
+    expect(decodeNode('/x', kv('', text(marked)))).toEqual(decodeNode('/x', kv('', text(encodeNodeRecord(record)))))
+    expect(decodeNodeAction(marked)).toEqual({ action: 'compareAndSwap', timeMs: 1000, refresh: true })
+    expect(decodeNodeAction(encodeNodeRecord({ ...record, dir: true }, { action: 'set', timeMs: 5, refresh: false }))).toEqual({ action: 'set', timeMs: 5, refresh: false })
+    // Unmarked records (auto-created directories, stores from before the mark) and foreign values have none.
+    for (const none of [encodeNodeRecord(record), bytes('d=:'), bytes('!s5:'), bytes('f=!x5:v'), bytes('f=!s:v')]) expect(decodeNodeAction(none)).toBeUndefined()
+  })
+
   it('keeps node keys, subtrees and the expiry index apart and ordered', () => {
     expect(pathOfKey(nodeKey('/a/b'))).toBe('/a/b')
     expect(pathOfKey(bytes('\u0000v2/a'))).toBeUndefined()
@@ -255,7 +268,10 @@ describe('v2 write plans', () => {
       ['\u0000v2/k/a/b', 0],
     ])
     const puts = d.plan.ops.flatMap((o) => ('requestPut' in o ? [text(o.requestPut.key)] : []))
-    expect(puts).toEqual(['\u0000v2/k/a/b', '\u0000v2/k/a/b/c', '\u0000v2/k/a/b/c/d', '\u0000v2/a'])
+    // Only the node written carries the action mark; no action record is needed.
+    expect(puts).toEqual(['\u0000v2/k/a/b', '\u0000v2/k/a/b/c', '\u0000v2/k/a/b/c/d'])
+    const records = d.plan.ops.flatMap((o) => ('requestPut' in o ? [decodeNodeAction(o.requestPut.value!)] : []))
+    expect(records).toEqual([undefined, undefined, { action: 'set', timeMs: 0, refresh: false }])
   })
 
   it('guards a non-recursive directory delete on the directory being empty', () => {
@@ -303,6 +319,31 @@ describe('v2 watch matching', () => {
     expect(watchMatches({ path: '/a/b/c', recursive: false }, event('expire', '/a', true))).toBe(true)
     expect(watchMatches({ path: '/a/b/c', recursive: false }, event('update', '/a', true))).toBe(false)
     expect(watchMatches({ path: '/a', recursive: false }, event('set', '/a', false, true))).toBe(false)
+  })
+})
+
+describe('v2 events from a revision of the store', () => {
+  const put = (key: string, value: Uint8Array, rev = 9, prev?: string): Event => ({
+    type: 'PUT',
+    kv: { key: bytes(key), value, createRevision: rev, modRevision: rev, version: 1, lease: 0 },
+    ...(prev === undefined ? {} : { prevKv: { key: bytes(key), value: bytes(prev), createRevision: 2, modRevision: 2, version: 1, lease: 0 } }),
+  })
+  const file = (value: string, by?: Parameters<typeof encodeNodeRecord>[1]) => encodeNodeRecord({ dir: false, value, createdIndex: undefined, expirationMs: undefined }, by)
+
+  it('reads the event from the marked node, past the directories created on the way', () => {
+    const e = eventOfRevision(9, [put('\u0000v2/k/a', bytes('d=:')), put('\u0000v2/k/a/b', file('v', { action: 'create', timeMs: 7, refresh: false }))])
+    expect(e?.record).toEqual({ action: 'create', path: '/a/b', timeMs: 7, refresh: false })
+    expect(e?.json).toMatchObject({ action: 'create', node: { key: '/a/b', value: 'v', modifiedIndex: 9 } })
+  })
+
+  it('reads a delete, and any write of a store from before the mark, from the action record', () => {
+    const old = eventOfRevision(9, [put('\u0000v2/a', encodeActionRecord({ action: 'set', path: '/k', timeMs: 7, refresh: false })), put('\u0000v2/k/k', file('new'), 9, 'f=:old')])
+    expect(old?.json).toMatchObject({ action: 'set', node: { key: '/k', value: 'new' }, prevNode: { key: '/k', value: 'old' } })
+    const deletion: Event = { type: 'DELETE', kv: { key: bytes('\u0000v2/k/k'), value: new Uint8Array(), createRevision: 0, modRevision: 9, version: 0, lease: 0 }, prevKv: put('\u0000v2/k/k', file('v'), 2).kv }
+    const gone = eventOfRevision(9, [put('\u0000v2/a', encodeActionRecord({ action: 'delete', path: '/k', timeMs: 7, refresh: false })), deletion])
+    expect(gone?.json).toMatchObject({ action: 'delete', node: { key: '/k', modifiedIndex: 9 } })
+    // Neither a mark nor an action record: not a v2 event (a v3 write under the prefix).
+    expect(eventOfRevision(9, [put('\u0000v2/k/k', file('v'))])).toBeUndefined()
   })
 })
 

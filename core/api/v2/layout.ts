@@ -4,7 +4,7 @@
 // any printable v3 key and sorts before them all):
 //
 //   "\0v2/k" + path            one key per v2 node (file or directory; the root has none)
-//   "\0v2/a"                   the action record, rewritten by every v2 write (what happened, to which path)
+//   "\0v2/a"                   the action record, rewritten by every v2 write that deletes a node
 //   "\0v2/x" + expiry + path   expiry index: one key per node with a TTL (expiry = 16-digit Unix ms)
 //   "\0v2/q" + path            in-order marker: rewritten by every POST into the directory `path`
 //
@@ -12,12 +12,16 @@
 //   kind      "f" (file) or "d" (directory)
 //   created   "=" (created at this key's mod revision) or the createdIndex in decimal
 //   expiry    optional "@" + Unix ms at which the node expires
+//   action    optional "!" + the write that stored this record: "s" set, "c" create, "u" update,
+//             "w" compareAndSwap, then "r" if it was a TTL refresh, then its time in Unix ms
 //   ":"       then the value (empty for directories)
-// e.g. "f=:hello", "d=@1764345600000:", "f42:world".
+// e.g. "f=:hello", "d=@1764345600000:", "f42!s1764345500000:world".
 //
-// A v2 write is one v3 txn and so one revision: its index is the txn's revision. The txn puts the
-// node keys and the action record together, so a reader of the history finds, in each revision, the
-// action record (which v2 event it was) next to the node key's own event (the node and prevNode).
+// A v2 write is one v3 txn and so one revision: its index is the txn's revision. A reader of the
+// history finds in each revision which v2 event it was: a write that leaves a node behind marks that
+// node's record with its action (directories it creates on the way are not marked); a write that
+// deletes a node puts the action record. (Stores written before the mark existed hold an action
+// record for every write; both forms are read.)
 
 import type { KeyValue } from '../../mvcc/types.ts'
 
@@ -106,13 +110,29 @@ export interface NodeRecord {
   expirationMs: number | undefined
 }
 
-export function encodeNodeRecord(r: NodeRecord): Uint8Array {
-  const created = r.createdIndex === undefined ? '=' : String(r.createdIndex)
-  const expiry = r.expirationMs === undefined ? '' : `@${r.expirationMs}`
-  return bytes(`${r.dir ? 'd' : 'f'}${created}${expiry}:${r.dir ? '' : r.value}`)
+/** The v2 write that stored a node record (see the action mark above). */
+export interface NodeAction {
+  action: NodeWriteAction
+  /** Unix ms at which the writer decided the write: TTLs in the event are counted from it. */
+  timeMs: number
+  /** A TTL refresh: recorded but not reported to watchers. */
+  refresh: boolean
 }
 
-const headerPattern = /^([fd])(=|[0-9]{1,16})(?:@([0-9]{1,16}))?:/
+/** The writes that leave a node behind (the others delete it and put the action record). */
+export type NodeWriteAction = 'set' | 'create' | 'update' | 'compareAndSwap'
+
+const actionLetters: Record<NodeWriteAction, string> = { set: 's', create: 'c', update: 'u', compareAndSwap: 'w' }
+const actionsByLetter: Record<string, NodeWriteAction> = { s: 'set', c: 'create', u: 'update', w: 'compareAndSwap' }
+
+export function encodeNodeRecord(r: NodeRecord, by?: NodeAction): Uint8Array {
+  const created = r.createdIndex === undefined ? '=' : String(r.createdIndex)
+  const expiry = r.expirationMs === undefined ? '' : `@${r.expirationMs}`
+  const action = by === undefined ? '' : `!${actionLetters[by.action]}${by.refresh ? 'r' : ''}${by.timeMs}`
+  return bytes(`${r.dir ? 'd' : 'f'}${created}${expiry}${action}:${r.dir ? '' : r.value}`)
+}
+
+const headerPattern = /^([fd])(=|[0-9]{1,16})(?:@([0-9]{1,16}))?(?:!([scuw])(r?)([0-9]{1,16}))?:/
 
 /**
  * The node a v3 key-value holds. A value that is not a node record (a v3 client wrote under the
@@ -127,6 +147,14 @@ export function decodeNode(path: string, kv: KeyValue): StoredNode {
   const node: StoredNode = { path, dir, value: dir ? '' : raw.slice(m[0].length), createdIndex, modifiedIndex: kv.modRevision }
   if (m[3] !== undefined) node.expirationMs = Number(m[3])
   return node
+}
+
+/** The action mark of a node record, or undefined when it has none. */
+export function decodeNodeAction(value: Uint8Array): NodeAction | undefined {
+  // Only the header is decoded: the mark, when there is one, is within its first 54 bytes.
+  const m = headerPattern.exec(text(value.subarray(0, 64)))
+  if (m === null || m[4] === undefined) return undefined
+  return { action: actionsByLetter[m[4]]!, refresh: m[5] === 'r', timeMs: Number(m[6]) }
 }
 
 // ---- the action record ----

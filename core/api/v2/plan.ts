@@ -20,7 +20,7 @@ import {
   nodeKey,
   subtreeRange,
 } from './layout.ts'
-import type { NodeRecord, StoredNode, V2WriteAction } from './layout.ts'
+import type { NodeRecord, NodeWriteAction, StoredNode, V2WriteAction } from './layout.ts'
 import { ancestorsOf, rootPath } from './path.ts'
 import type { TtlOptions, WriteOperation } from './request.ts'
 
@@ -131,8 +131,8 @@ function expirySteps(path: string, before: number | undefined, after: number | u
   return ops
 }
 
-function actionOp(action: V2WriteAction, path: string, nowMs: number, refresh: boolean): RequestOp {
-  return put(actionKey, encodeActionRecord({ action, path, timeMs: nowMs, refresh }))
+function actionOp(action: V2WriteAction, path: string, nowMs: number): RequestOp {
+  return put(actionKey, encodeActionRecord({ action, path, timeMs: nowMs, refresh: false }))
 }
 
 /** Decides a write. `nowMs` is the writer's clock, from which TTLs count. */
@@ -155,7 +155,7 @@ export function decideWrite(op: WriteOperation, state: WriteState, nowMs: number
 
 /** A write that leaves a node at `path` (creating it or replacing what was there). */
 function writeNode(
-  action: V2WriteAction,
+  action: NodeWriteAction,
   path: string,
   state: WriteState,
   after: NodeRecord,
@@ -165,8 +165,9 @@ function writeNode(
 ): Decision {
   const prev = state.node
   const compares = [modIs(nodeKey(path), prev?.modifiedIndex ?? 0), ...extra.compares]
-  const ops = [...extra.ops, put(nodeKey(path), encodeNodeRecord(after)), ...expirySteps(path, prev?.expirationMs, after.expirationMs)]
-  ops.push(actionOp(action, path, nowMs, refresh))
+  // The node's record says which write stored it: no action record needed (see layout.ts).
+  const record = encodeNodeRecord(after, { action, timeMs: nowMs, refresh })
+  const ops = [...extra.ops, put(nodeKey(path), record), ...expirySteps(path, prev?.expirationMs, after.expirationMs)]
   return { plan: { action, path, refresh, compares, ops, after, prev } }
 }
 
@@ -244,7 +245,7 @@ export function deleteNode(action: V2WriteAction, prev: StoredNode, nowMs: numbe
     ops.push(del(inOrderMarkerKey(prev.path)))
   }
   ops.push(...expirySteps(prev.path, prev.expirationMs, undefined))
-  ops.push(actionOp(action, prev.path, nowMs, false))
+  ops.push(actionOp(action, prev.path, nowMs))
   return { action, path: prev.path, refresh: false, compares, ops, after: undefined, prev }
 }
 

@@ -2,12 +2,12 @@
 // the store's history through the watch hub — so `waitIndex` reaches back to the last compaction,
 // not just etcd's last 1000 events.
 //
-// Each v2 write is one revision holding the action record and the node key's own change; that pair
-// is the v2 event. Revisions without an action record (v3 writes, expiry index upkeep) are not v2
-// events and are skipped.
+// Each v2 write is one revision holding the node key's own change and what tells which write it was:
+// the action mark in the node's record, or the action record for a write that deleted the node (see
+// layout.ts). Revisions with neither (v3 writes, expiry index upkeep) are not v2 events and are skipped.
 
 import type { Event } from '../../mvcc/types.ts'
-import { actionKeyText, decodeActionRecord, decodeNode, historyRange, nodeKey, text } from './layout.ts'
+import { actionKeyText, decodeActionRecord, decodeNode, decodeNodeAction, historyRange, nodeKey, pathOfKey, text } from './layout.ts'
 import type { ActionRecord } from './layout.ts'
 import { deletedNodeJson, eventJson, nodeJson } from './node-json.ts'
 import type { EventJson } from './node-json.ts'
@@ -28,12 +28,9 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /** The v2 event of one revision's v3 events (in the hub's order), or undefined if it has none. */
 export function eventOfRevision(index: number, events: Event[]): V2Event | undefined {
-  const action = events.find((e) => e.type === 'PUT' && text(e.kv.key) === actionKeyText)
-  const record = action === undefined ? undefined : decodeActionRecord(action.kv.value)
-  if (record === undefined) return undefined
-  const key = nodeKey(record.path)
-  const change = events.find((e) => sameBytes(e.kv.key, key))
-  if (change === undefined) return undefined
+  const found = markedNode(events) ?? byActionRecord(events)
+  if (found === undefined) return undefined
+  const { record, change } = found
   const prev = change.prevKv === undefined ? undefined : decodeNode(record.path, change.prevKv)
   const prevNode = prev === undefined ? undefined : nodeJson(prev, record.timeMs)
   if (change.type === 'DELETE') {
@@ -42,6 +39,27 @@ export function eventOfRevision(index: number, events: Event[]): V2Event | undef
   }
   const node = nodeJson(decodeNode(record.path, change.kv), record.timeMs)
   return { index, record, prevWasDir: prev?.dir === true, json: eventJson(record.action, node, prevNode) }
+}
+
+/** A write that left a node behind: the node key's put whose record carries the action mark. */
+function markedNode(events: Event[]): { record: ActionRecord; change: Event } | undefined {
+  for (const e of events) {
+    if (e.type !== 'PUT') continue
+    const path = pathOfKey(e.kv.key)
+    const by = path === undefined ? undefined : decodeNodeAction(e.kv.value)
+    if (by !== undefined) return { record: { ...by, path: path! }, change: e }
+  }
+  return undefined
+}
+
+/** A write that deleted a node (or any write of a store from before the mark): the action record. */
+function byActionRecord(events: Event[]): { record: ActionRecord; change: Event } | undefined {
+  const action = events.find((e) => e.type === 'PUT' && text(e.kv.key) === actionKeyText)
+  const record = action === undefined ? undefined : decodeActionRecord(action.kv.value)
+  if (record === undefined) return undefined
+  const key = nodeKey(record.path)
+  const change = events.find((e) => sameBytes(e.kv.key, key))
+  return change === undefined ? undefined : { record, change }
 }
 
 export interface WatchSpec {
