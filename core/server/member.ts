@@ -266,7 +266,27 @@ export class Member {
     if (entries.length === 0) return
     const applyStarted = performance.now()
     await this.applyEntries(entries)
+    await this.maybePromoteLeases(entries[entries.length - 1]!.index)
     this.p.observeApplySeconds?.((performance.now() - applyStarted) / 1000, entries.length)
+  }
+
+  /**
+   * Set on becoming leader: the index of the term's first entry. Leases start once the log is applied
+   * up to it, so every entry of earlier terms is applied first — an expiry revoke a predecessor
+   * appended in its own term included — and no keep-alive is answered for a lease such a revoke is
+   * about to delete.
+   */
+  private leasePromotion: { term: number; index: number } | undefined = undefined
+
+  /** Runs between applies (the loop awaits it), so no grant is applied between the read and the promotion. */
+  private async maybePromoteLeases(appliedIndex: number): Promise<void> {
+    const p = this.leasePromotion
+    if (p === undefined || appliedIndex < p.index) return
+    this.leasePromotion = undefined
+    if (!this.isLeader() || this.node.raft.term !== p.term) return
+    const { leases } = await this.mvcc.leases()
+    // etcd's rule: a new leader gives every lease a fresh TTL, so none expires early for lack of keep-alives.
+    if (this.isLeader() && this.node.raft.term === p.term) this.leases.promote(leases, Date.now(), 2 * this.p.electionTimeoutMs)
   }
 
   /** A single-voter cluster need not wait an election timeout to lead. */
@@ -282,9 +302,10 @@ export class Member {
     this.leaderChanges++
     this.reads.reissue()
     if (state === 'leader') {
-      // etcd's rule: a new leader gives every lease a fresh TTL, so none expires early for lack of keep-alives.
-      void this.mvcc.leases().then(({ leases }) => this.leases.promote(leases, Date.now(), 2 * this.p.electionTimeoutMs))
+      // The log's last entry is this term's first (Raft appends it on becoming leader), or later.
+      this.leasePromotion = { term: this.node.raft.term, index: this.node.raft.raftLog.lastIndex() }
     } else {
+      this.leasePromotion = undefined
       this.leases.demote()
     }
   }
