@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http'
 import { PasswordChecker } from '../auth/passwords.ts'
 import { allAllowed, userPermissions, type KeyAccess, type UserPermissions } from '../auth/permissions.ts'
-import { verifyToken } from '../auth/tokens.ts'
+import { issueToken, verifyToken } from '../auth/tokens.ts'
 import type { AuthState } from '../auth/types.ts'
 import { rootRole } from '../auth/types.ts'
 import { CairnError } from '../errors.ts'
@@ -26,6 +26,9 @@ export interface Principal {
   revision: number
   permissions: UserPermissions
 }
+
+/** Lifetime of a token minted for a forwarded request: long enough for the request, no more. */
+const forwardingTokenTtlMs = 60_000
 
 export interface AuthGateOptions {
   tokenTtlMs: number
@@ -101,6 +104,19 @@ export class AuthGate {
     const user = now.users.get(userName)
     if (user === undefined) throw new CairnError('InvalidAuthToken', `user ${userName} is gone`)
     return { user: userName, revision: user.revision, permissions: userPermissions(now, userName) }
+  }
+
+  /**
+   * For a caller known only by its certificate: a short-lived token naming that user, to go with a
+   * request this member forwards to the leader. The leader sees this member's certificate, not the
+   * caller's, and checks the token like any other (the token secret is the cluster's). Undefined for
+   * any other caller (its own Authorization header is forwarded as it is) or while auth is off.
+   */
+  forwardingToken(identity: Identity | undefined): string | undefined {
+    if (identity?.kind !== 'certificate') return undefined
+    const state = this.state()
+    if (!state.enabled || !state.users.has(identity.user)) return undefined
+    return issueToken(state, identity.user, this.now(), forwardingTokenTtlMs)
   }
 
   /** Checks a password (for /v3/auth/authenticate). */

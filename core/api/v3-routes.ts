@@ -269,8 +269,10 @@ function leaderOnly(handler: Handler): Handler {
 
 async function forwarded(ctx: RouteContext, url: string, body: unknown): Promise<Json> {
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-cairn-forwarded': '1' }
-  // The leader checks the same credentials again (tokens verify on every member).
-  if (ctx.authorization !== undefined) headers.authorization = ctx.authorization
+  // The leader checks the same credentials again (tokens verify on every member); a caller known by
+  // its certificate alone goes with a token naming it, since the leader sees our certificate.
+  const authorization = ctx.authorization ?? ctx.gate?.forwardingToken(ctx.identity)
+  if (authorization !== undefined) headers.authorization = authorization
   let answer: ForwardAnswer
   try {
     answer = ctx.forward

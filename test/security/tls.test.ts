@@ -470,6 +470,14 @@ describe('TLS and auth together: the certificate names the user, credentials rid
     // The limits routes are root's: alice may neither list nor disarm alarms.
     await expect(alice.maintenance.alarmList()).rejects.toMatchObject({ code: 'PermissionDenied' })
     await expect(alice.maintenance.alarmDisarm({ memberId: 1, alarm: 'NOSPACE' })).rejects.toMatchObject({ code: 'PermissionDenied' })
+    // What a follower forwards to the leader (a lease keep-alive) is checked there as alice too,
+    // although the leader sees the follower's certificate, not hers: through every member.
+    const lease = await alice.lease.grant(30)
+    for (const url of endpoints) {
+      const viaOne = new Client({ endpoints: [url], tls: aliceTls(), callTimeoutMs: 10_000 })
+      clients.push(viaOne)
+      expect((await viaOne.lease.keepAliveOnce(lease.id)).ttl).toBeGreaterThan(0)
+    }
 
     // The same certificate with root's credentials: the Authorization header names the user.
     const root = new Client({ endpoints, tls: aliceTls(), username: 'root', password: 'rootpw', callTimeoutMs: 10_000 })
