@@ -98,7 +98,18 @@ export function createClientServer(options: ClientApiOptions): Server {
     options.gate ??
     new AuthGate(options.member, { tokenTtlMs: options.auth?.tokenTtlMs ?? tokenTtlMsDefault, bcryptCost: options.auth?.bcryptCost ?? bcryptCostDefault })
   const opts: ClientApiOptions = { ...options, gate }
-  const v2 = acquireV2Api({ ...opts, membership: v3MembershipPort(opts.member, { principal: undefined, ...(opts.fetch ? { fetch: opts.fetch } : {}) }) }) // etcd's v2 API: /v2/keys, /v2/members, /v2/machines, /v2/stats/*
+  // etcd's v2 API: /v2/keys, /v2/members, /v2/machines, /v2/stats/*. Member changes were checked for
+  // root by the v2 layer; forwarded to the leader, they carry the request's credentials.
+  const membershipFor = (req: IncomingMessage) =>
+    v3MembershipPort(opts.member, {
+      principal: undefined,
+      authorization: req.headers.authorization,
+      identity: identityFromRequest(req),
+      gate,
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      ...(opts.forward ? { forward: opts.forward } : {}),
+    })
+  const v2 = acquireV2Api({ ...opts, membership: membershipFor })
   const limits = clientLimitsOf(opts)
   const onRequest: RequestListener = (req, res) => {
     if (refusedSockets.has(req.socket)) return

@@ -217,6 +217,23 @@ describe('auth on a 3-member cluster', () => {
     await expect(v2(['--username', 'alice:wrong', 'get', '/app/v2'])).rejects.toThrow(/Insufficient credentials/)
   }, 60_000)
 
+  it('v2: member changes through a follower are root\'s, and root\'s go through to the leader', async () => {
+    const members = (auth: string, method: string, path = '', body?: unknown) =>
+      fetch(`${follower}/v2/members${path}`, {
+        method,
+        headers: { authorization: auth, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(15_000),
+      })
+    const request = { peerURLs: ['http://127.0.0.1:9'] }
+    expect((await members(basic('alice', 'alicepw'), 'POST', '', request)).status).toBe(401)
+    const added = await members(basic('root', 'rootpw'), 'POST', '', request)
+    const text = await added.text()
+    expect(added.status, text).toBe(201)
+    const id = (JSON.parse(text) as { id: string }).id
+    expect((await members(basic('root', 'rootpw'), 'DELETE', `/${id}`)).status).toBe(204)
+  }, 60_000)
+
   it('a token stops working when the user\'s roles change; the client re-authenticates by itself', async () => {
     const alice = await token(url, 'alice', 'alicepw')
     const client = new Client({ endpoints: cluster.members.map((m) => m.clientUrl), username: 'alice', password: 'alicepw' })

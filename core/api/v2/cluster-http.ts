@@ -28,7 +28,8 @@ export interface ClusterContext {
   members: () => ClusterMember[]
   leaderId: () => number
   isLeader: () => boolean
-  membership: MembershipPort | undefined
+  /** Membership changes on behalf of a request (its credentials go along when forwarded to the leader). */
+  membership: ((req: IncomingMessage) => MembershipPort) | undefined
   stats: V2Stats
   startedMs: number
   /** Since when the current leader has been known here. */
@@ -74,14 +75,14 @@ export async function serveMembers(req: IncomingMessage, res: ServerResponse, pa
     const body = await readMemberRequest(req, res, ctx.maxRequestBytes, headers)
     if (body === undefined) return
     if (known === undefined) return sendHttpError(res, 404, `No such member: ${rest}`, headers)
-    return changeMembership(res, headers, ctx, async (port) => {
+    return changeMembership(req, res, headers, ctx, async (port) => {
       await port.update(known.id, body.peerURLs)
       res.writeHead(204, headers).end()
     })
   }
   req.resume()
   if (known === undefined) return sendHttpError(res, 404, `No such member: ${rest}`, headers)
-  return changeMembership(res, headers, ctx, async (port) => {
+  return changeMembership(req, res, headers, ctx, async (port) => {
     await port.remove(known.id)
     res.writeHead(204, headers).end()
   })
@@ -90,13 +91,14 @@ export async function serveMembers(req: IncomingMessage, res: ServerResponse, pa
 async function addMember(req: IncomingMessage, res: ServerResponse, ctx: ClusterContext, headers: Record<string, string>): Promise<void> {
   const body = await readMemberRequest(req, res, ctx.maxRequestBytes, headers)
   if (body === undefined) return
-  return changeMembership(res, headers, ctx, async (port) => {
+  return changeMembership(req, res, headers, ctx, async (port) => {
     const added = await port.add(body.peerURLs)
     sendJsonLine(res, 201, memberJson(added), headers)
   })
 }
 
 async function changeMembership(
+  req: IncomingMessage,
   res: ServerResponse,
   headers: Record<string, string>,
   ctx: ClusterContext,
@@ -106,7 +108,7 @@ async function changeMembership(
     return sendHttpError(res, 501, 'cairn: membership changes through /v2/members are not available on this member yet', headers)
   }
   try {
-    await change(ctx.membership)
+    await change(ctx.membership(req))
   } catch (e) {
     if (!(e instanceof CairnError)) throw e
     if (e.code === 'MemberExists' || e.code === 'PeerUrlExists') return sendHttpError(res, 409, e.message, headers)

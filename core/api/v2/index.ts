@@ -24,7 +24,8 @@ export interface V2ApiOptions {
   member: Member
   logger: Logger
   maxRequestBytes: number
-  membership?: MembershipPort
+  /** Membership changes on behalf of a request (see ClusterContext). */
+  membership?: (req: IncomingMessage) => MembershipPort
   /** Checks credentials once auth is enabled (see auth.ts). */
   gate?: AuthGate
 }
