@@ -431,22 +431,26 @@ export class Member {
   private async applyNormalGroup(entries: Entry[]): Promise<void> {
     if (entries.length === 0) return
     const items: Array<{ index: number; request: ApplyRequest | undefined }> = []
+    // Per entry: its payload and what it is — a keyspace request, a member request (applied here,
+    // not by the store), or a lease expiry from another term (skipped).
     const payloads: Array<EntryPayload | undefined> = []
-    const stale = new Set<number>()
+    const kinds: Array<'keyspace' | 'member' | 'stale'> = []
     for (const e of entries) {
       const payload = this.decodeEntry(e)
       payloads.push(payload)
       if (payload?.decidedInTerm !== undefined && payload.decidedInTerm !== e.term) {
         // A lease expiry decided by a leader of another term (deposed, its proposal forwarded to its
         // successor): that clock no longer speaks for the cluster. Every member skips it alike.
-        stale.add(e.index)
+        kinds.push('stale')
         items.push({ index: e.index, request: undefined })
       } else if (payload !== undefined && isMemberRequest(payload.request)) {
         // Member requests touch only the registry, which no keyspace entry reads; the applied index
         // moves past them with the group, and a replay after a crash writes the same records again.
         await this.applyMemberRequest(payload.request)
+        kinds.push('member')
         items.push({ index: e.index, request: undefined })
       } else {
+        kinds.push('keyspace')
         items.push({ index: e.index, request: payload?.request as ApplyRequest | undefined })
       }
     }
@@ -454,10 +458,10 @@ export class Member {
     outcomes.forEach((applied, i) => {
       const payload = payloads[i]
       if (payload === undefined) return
-      const outcome: ApplyOutcome = stale.has(entries[i]!.index)
-        ? { status: 'refused', error: new CairnError('LeaderChanged', 'lease expiry decided in an earlier term') }
-        : applied
-      if (!isMemberRequest(payload.request) && outcome === applied) this.afterApply(payload.request, outcome)
+      const kind = kinds[i]
+      const outcome: ApplyOutcome =
+        kind === 'stale' ? { status: 'refused', error: new CairnError('LeaderChanged', 'lease expiry decided in an earlier term') } : applied
+      if (kind === 'keyspace') this.afterApply(payload.request as ApplyRequest, outcome)
       if (payload.proposer === this.id && payload.run === this.run) this.waiters.trigger(String(payload.seq), outcome)
     })
   }
