@@ -197,7 +197,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ClientApi
     return
   }
   if (path === '/v3/maintenance/snapshot') return serveSnapshot(req, res, opts)
-  if (path === '/new' && req.method === 'GET') return newDiscoveryToken(req, res, url, opts.fetch ?? fetch)
+  if (path === '/new' && req.method === 'GET') {
+    // The token directory is made through this member's v2 API, which checks credentials again:
+    // the caller's go along.
+    const authorization = req.headers.authorization ?? opts.gate?.forwardingToken(identityFromRequest(req))
+    return newDiscoveryToken(req, res, url, opts.fetch ?? fetch, authorization)
+  }
   if (path.startsWith('/v3/')) {
     if (path === '/v3/watch') return // handled by the watch endpoint (streaming POST)
     if (req.method !== 'POST' && req.method !== 'PUT') {
@@ -276,7 +281,7 @@ export const DISCOVERY_SIZE_MAX = 99
  * `GET /new?size=N`: makes this cluster a discovery service for a new cluster of N members, as
  * discovery.etcd.io does. Answers the discovery URL as plain text.
  */
-async function newDiscoveryToken(req: IncomingMessage, res: ServerResponse, url: URL, get: Fetch): Promise<void> {
+async function newDiscoveryToken(req: IncomingMessage, res: ServerResponse, url: URL, get: Fetch, authorization: string | undefined): Promise<void> {
   const raw = url.searchParams.get('size') ?? '3'
   const size = Number(raw)
   if (!/^\d+$/.test(raw) || size < 1 || size > DISCOVERY_SIZE_MAX) {
@@ -289,7 +294,7 @@ async function newDiscoveryToken(req: IncomingMessage, res: ServerResponse, url:
   const dir = `/v2/keys/_etcd/registry/${token}`
   const put = await get(`${self}${dir}/_config/size`, {
     method: 'PUT',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(authorization === undefined ? {} : { authorization }) },
     body: `value=${size}`,
     signal: AbortSignal.timeout(10_000),
   })

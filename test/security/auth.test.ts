@@ -234,6 +234,18 @@ describe('auth on a 3-member cluster', () => {
     expect((await members(basic('root', 'rootpw'), 'DELETE', `/${id}`)).status).toBe(204)
   }, 60_000)
 
+  it('discovery: GET /new (root only) makes the token directory with the caller\'s credentials', async () => {
+    const asRoot = { headers: { authorization: basic('root', 'rootpw') }, signal: AbortSignal.timeout(15_000) }
+    const made = await fetch(`${follower}/new?size=3`, asRoot)
+    const text = await made.text()
+    expect(made.status, text).toBe(200)
+    const size = await fetch(`${text.trim()}/_config/size`, asRoot)
+    expect(((await size.json()) as { node: { value: string } }).node.value).toBe('3')
+    // Like every cluster-wide path, /new is root's.
+    const asBob = await fetch(`${follower}/new?size=3`, { headers: { authorization: basic('bob', 'bobpw') }, signal: AbortSignal.timeout(15_000) })
+    expect(asBob.status).toBe(403)
+  }, 60_000)
+
   it('a token stops working when the user\'s roles change; the client re-authenticates by itself', async () => {
     const alice = await token(url, 'alice', 'alicepw')
     const client = new Client({ endpoints: cluster.members.map((m) => m.clientUrl), username: 'alice', password: 'alicepw' })
