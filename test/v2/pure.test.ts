@@ -274,6 +274,14 @@ describe('v2 write plans', () => {
     expect(records).toEqual([undefined, undefined, { action: 'set', timeMs: 0, refresh: false }])
   })
 
+  it('guards an overwrite by the node alone (a removed or replaced ancestor would have taken the node with it)', () => {
+    const file = { path: '/a/k', dir: false, value: 'old', createdIndex: 5, modifiedIndex: 6 }
+    const d = decideWrite({ type: 'set', path: '/a/k', dir: false, value: 'v', refresh: false }, state({ ancestors: [{ path: '/a', node: dir('/a', 4) }], node: file }), 0)
+    if (!('plan' in d)) throw new Error('expected a plan')
+    expect(d.plan.compares.map((c) => [text(c.key), c.modRevision])).toEqual([['\u0000v2/k/a/k', 6]])
+    expect(d.plan.ops.flatMap((o) => ('requestPut' in o ? [text(o.requestPut.key)] : []))).toEqual(['\u0000v2/k/a/k'])
+  })
+
   it('guards a non-recursive directory delete on the directory being empty', () => {
     const d = decideWrite({ type: 'delete', path: '/e', dir: true, recursive: false }, state({ node: dir('/e') }), 0)
     if (!('plan' in d)) throw new Error('expected a plan')

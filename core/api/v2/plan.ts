@@ -107,10 +107,15 @@ function del(key: Uint8Array): RequestOp {
 
 const directoryRecord: NodeRecord = { dir: true, value: '', createdIndex: undefined, expirationMs: undefined }
 
-/** Guards and puts that create the path's missing ancestors and pin the deepest existing one. */
+/**
+ * Guards and puts that create the path's missing ancestors and pin the deepest existing one. Nothing
+ * when the node itself exists: its own guard pins the path then (removing or replacing an ancestor
+ * deletes the node too), as for update and compareAndSwap.
+ */
 function ancestorSteps(path: string, state: WriteState): { compares: Compare[]; ops: RequestOp[] } {
   const compares: Compare[] = []
   const ops: RequestOp[] = []
+  if (state.node !== undefined) return { compares, ops }
   const all = ancestorsOf(path)
   // The state holds the ancestors down to the first missing one; every one below it is missing too.
   const firstMissing = state.ancestors.findIndex((a) => a.node === undefined)
