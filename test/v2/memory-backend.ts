@@ -9,7 +9,8 @@ import { WatchHub } from '../../core/mvcc/watch-hub.ts'
 import type { Watcher } from '../../core/mvcc/watcher.ts'
 import type { WatchCreateRequest } from '../../core/mvcc/watch-types.ts'
 import { V2Store } from '../../core/api/v2/store.ts'
-import type { V2Backend } from '../../core/api/v2/store.ts'
+import type { V2Backend, WriteAs } from '../../core/api/v2/store.ts'
+import type { AuthRequest } from '../../core/auth/requests.ts'
 
 export class MemoryV2Backend implements V2Backend {
   private index = 0
@@ -35,11 +36,14 @@ export class MemoryV2Backend implements V2Backend {
     return this.mvcc.latest(keys)
   }
 
-  async txn(request: TxnRequest): Promise<TxnResponse> {
+  async txn(request: TxnRequest, as?: WriteAs): Promise<TxnResponse> {
     const hook = this.beforeTxn
     this.beforeTxn = undefined
     if (hook) await hook(request)
-    const outcome = await this.mvcc.apply(++this.index, { txn: request })
+    const outcome = await this.mvcc.apply(
+      ++this.index,
+      as === undefined ? { txn: request } : { guarded: { user: as.user, userRevision: as.revision, request: { txn: request } } },
+    )
     if (outcome.status === 'refused') throw outcome.error
     if (outcome.status !== 'applied' || !outcome.response || !('txn' in outcome.response)) throw new Error('txn not applied')
     return outcome.response.txn
@@ -59,6 +63,12 @@ export class MemoryV2Backend implements V2Backend {
 
   watch(request: WatchCreateRequest): Watcher {
     return this.hub.watch(request)
+  }
+
+  /** An auth change (users, roles, auth enable), as the log would apply it. */
+  async auth(request: AuthRequest): Promise<void> {
+    const outcome = await this.mvcc.apply(++this.index, { auth: request })
+    if (outcome.status !== 'applied') throw new Error(`auth change not applied: ${JSON.stringify(outcome)}`)
   }
 
   /** A plain v3 write, as another client of the same keyspace would make. */

@@ -265,6 +265,32 @@ describe('V2Store update, compare-and-swap, delete', () => {
   })
 })
 
+describe('V2Store with auth on', () => {
+  it('refuses a write checked for a user whose permissions changed before it was applied', async () => {
+    const { store, backend } = await memoryStore()
+    const app = { permType: 'READWRITE' as const, key: bytes('/app'), rangeEnd: bytes('/app0') }
+    for (const r of [
+      { userAdd: { name: 'root', passwordHash: 'h', noPassword: false } },
+      { userGrantRole: { user: 'root', role: 'root' } },
+      { userAdd: { name: 'alice', passwordHash: 'h', noPassword: false } },
+      { roleAdd: { name: 'app' } },
+      { roleGrantPermission: { name: 'app', perm: app } },
+      { userGrantRole: { user: 'alice', role: 'app' } },
+      { authEnable: { tokenSecret: 's' } },
+    ]) {
+      await backend.auth(r)
+    }
+    const alice = () => ({ user: 'alice', revision: backend.mvcc.auth.state().users.get('alice')!.revision })
+    const set = (value: string, as: { user: string; revision: number }) => store.write({ type: 'set', path: '/app/k', dir: false, value, refresh: false }, as)
+    await set('1', alice())
+    // Checked while alice may write; her role loses the grant before the write is applied.
+    const checked = alice()
+    backend.beforeTxn = () => backend.auth({ roleRevokePermission: { role: 'app', key: app.key, rangeEnd: app.rangeEnd } })
+    await expect(set('2', checked)).rejects.toMatchObject({ code: 'AuthOldRevision' })
+    expect((await call(store, 'GET', '/app/k')).body).toMatchObject({ node: { value: '1' } })
+  })
+})
+
 describe('V2Store under concurrent writers', () => {
   it('gives concurrent POSTs distinct names whose order is their commit order', async () => {
     const { store } = await memoryStore()

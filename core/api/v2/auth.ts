@@ -35,14 +35,17 @@ export function v2KeyAccesses(method: string, rawPath: string): KeyAccess[] {
   return [{ access, key: keyBytes }, below]
 }
 
-/** Throws CairnError (AuthRequired, InvalidAuthToken, PermissionDenied) when the request is refused. */
-export async function authorizeV2(gate: AuthGate | undefined, req: IncomingMessage, rawPath: string): Promise<void> {
-  if (gate === undefined || !gate.enabled()) return
+/**
+ * The principal a request is made for (undefined while auth is off). Throws CairnError (AuthRequired,
+ * InvalidAuthToken, PermissionDenied) when the request is refused.
+ */
+export async function authorizeV2(gate: AuthGate | undefined, req: IncomingMessage, rawPath: string): Promise<Principal | undefined> {
+  if (gate === undefined || !gate.enabled()) return undefined
   const principal: Principal | undefined = await gate.authenticate(req)
   const method = req.method ?? 'GET'
-  if (rawPath === keysPrefix || rawPath.startsWith(keysPrefix + '/')) return requireAccess(principal, v2KeyAccesses(method, rawPath))
-  if (method === 'GET' || method === 'HEAD') return
-  requireRoot(principal)
+  if (rawPath === keysPrefix || rawPath.startsWith(keysPrefix + '/')) requireAccess(principal, v2KeyAccesses(method, rawPath))
+  else if (method !== 'GET' && method !== 'HEAD') requireRoot(principal)
+  return principal
 }
 
 export function isAuthRefusal(e: unknown): e is CairnError {

@@ -15,7 +15,8 @@ import type { AuthGate } from '../auth-gate.ts'
 import { keysPrefix, serveKeys } from './keys-http.ts'
 import type { KeysContext } from './keys-http.ts'
 import { V2Store } from './store.ts'
-import type { V2Backend } from './store.ts'
+import type { V2Backend, WriteAs } from './store.ts'
+import type { TxnRequest, TxnResponse } from '../../mvcc/requests.ts'
 
 export { V2Store, type V2Backend } from './store.ts'
 export type { MembershipPort } from './cluster-http.ts'
@@ -35,12 +36,20 @@ export function memberBackend(member: Member): V2Backend {
   return {
     range: (request) => member.mvcc.range(request),
     latest: (keys) => member.mvcc.latest(keys),
-    txn: (request) => member.txn(request),
+    txn: (request, as) => (as === undefined ? member.txn(request) : guardedTxn(member, request, as)),
     linearizableBarrier: () => member.linearizableBarrier(),
     currentRevision: () => member.mvcc.currentRevision(),
     compactRevision: () => member.mvcc.compactRevision(),
     watch: (request) => member.watchHub.watch(request),
   }
+}
+
+/** A v2 write made for a user: refused when applied if the user's permissions changed meanwhile. */
+async function guardedTxn(member: Member, request: TxnRequest, as: WriteAs): Promise<TxnResponse> {
+  const outcome = await member.propose({ guarded: { user: as.user, userRevision: as.revision, request: { txn: request } } })
+  if (outcome.status === 'refused') throw outcome.error
+  if (outcome.status === 'applied' && outcome.response !== undefined && 'txn' in outcome.response) return outcome.response.txn
+  throw new Error('a guarded v2 write was applied with an unexpected answer')
 }
 
 /** True for the paths the v2 API answers: everything under /v2/ (unknown ones get Go's 404). */
@@ -116,14 +125,15 @@ export class V2Api {
         res.writeHead(200, { ...corsHeaders, 'Content-Length': 0 }).end()
         return
       }
+      let principal: WriteAs | undefined
       try {
-        await authorizeV2(this.opts.gate, req, rawPath)
+        principal = await authorizeV2(this.opts.gate, req, rawPath)
       } catch (e) {
         if (!isAuthRefusal(e)) throw e
         req.resume()
         return sendHttpError(res, 401, 'Insufficient credentials')
       }
-      if (rawPath === keysPrefix || rawPath.startsWith(keysPrefix + '/')) return await serveKeys(req, res, rawPath, query, this.keys)
+      if (rawPath === keysPrefix || rawPath.startsWith(keysPrefix + '/')) return await serveKeys(req, res, rawPath, query, this.keys, principal)
       if (rawPath === '/v2/machines') return serveMachines(req, res, this.cluster)
       if (rawPath.startsWith('/v2/stats/')) return serveStats(req, res, rawPath, this.cluster)
       if (rawPath === '/v2/members' || rawPath.startsWith('/v2/members/')) return await serveMembers(req, res, rawPath, this.cluster)

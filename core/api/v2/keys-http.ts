@@ -12,7 +12,7 @@ import type { EventJson } from './node-json.ts'
 import { canonicalUrlPath } from './path.ts'
 import { keysMethods, parseKeyRequest } from './request.ts'
 import type { KeyOperation, KeyRequest, KeysMethod } from './request.ts'
-import type { V2Result, V2Store } from './store.ts'
+import type { V2Result, V2Store, WriteAs } from './store.ts'
 import { watchEvents } from './watch.ts'
 
 export const keysPrefix = '/v2/keys'
@@ -27,7 +27,8 @@ export interface KeysContext {
   logError: (e: unknown) => void
 }
 
-export async function serveKeys(req: IncomingMessage, res: ServerResponse, rawPath: string, query: string, ctx: KeysContext): Promise<void> {
+/** Serves a keys request; `as` is the user it was checked for (writes are checked again when applied). */
+export async function serveKeys(req: IncomingMessage, res: ServerResponse, rawPath: string, query: string, ctx: KeysContext, as?: WriteAs): Promise<void> {
   let decodedPath: string
   try {
     decodedPath = pathUnescape(rawPath)
@@ -53,7 +54,7 @@ export async function serveKeys(req: IncomingMessage, res: ServerResponse, rawPa
   }
   try {
     if (request.operation.type === 'watch') return await serveWatch(res, request.operation, clusterHeader, ctx)
-    const result = await run(request.operation, ctx.store)
+    const result = await run(request.operation, ctx.store, as)
     sendEvent(res, result, request, clusterHeader, ctx)
   } catch (e) {
     sendFailure(res, e, clusterHeader, ctx)
@@ -73,9 +74,9 @@ async function readForm(req: IncomingMessage, method: string, maxBytes: number):
   }
 }
 
-function run(op: Exclude<KeyOperation, { type: 'watch' }>, store: V2Store): Promise<V2Result> {
+function run(op: Exclude<KeyOperation, { type: 'watch' }>, store: V2Store, as: WriteAs | undefined): Promise<V2Result> {
   if (op.type === 'get') return store.get(op)
-  return store.write(op)
+  return store.write(op, as)
 }
 
 function redirect(req: IncomingMessage, res: ServerResponse, path: string, query: string): void {

@@ -25,13 +25,22 @@ export interface V2Backend {
   range(request: RangeRequest): Promise<RangeResponse>
   /** The latest state of each key (local, never through Raft), all at one revision. */
   latest(keys: readonly Uint8Array[]): Promise<{ revision: number; kvs: (KeyValue | undefined)[] }>
-  /** A txn committed through Raft; resolves once applied here. */
-  txn(request: TxnRequest): Promise<TxnResponse>
+  /**
+   * A txn committed through Raft; resolves once applied here. With `as`, the txn is refused when
+   * applied if that user's permissions changed since they were checked (AuthOldRevision).
+   */
+  txn(request: TxnRequest, as?: WriteAs): Promise<TxnResponse>
   /** Resolves once a local read would be linearizable (ReadIndex). */
   linearizableBarrier(): Promise<void>
   currentRevision(): number
   compactRevision(): number
   watch(request: WatchCreateRequest): Watcher
+}
+
+/** The user a write is made for, with the permission revision it was checked against. */
+export interface WriteAs {
+  user: string
+  revision: number
 }
 
 export interface V2Result {
@@ -220,12 +229,13 @@ export class V2Store {
 
   // ---- writes ----
 
-  async write(op: WriteOperation): Promise<V2Result> {
+  /** Makes a write; `as` names the user it was checked for (while auth is on). */
+  async write(op: WriteOperation, as?: WriteAs): Promise<V2Result> {
     try {
       // In-order creations contend on their directory's marker, other writes on their own node.
       const contended = op.type === 'create' && op.inOrder ? `q${op.path}` : `k${op.path}`
       const busy = () => new V2Error(V2Code.RaftInternal, 'cairn: too many concurrent writes to one key', this.backend.currentRevision())
-      const result = await this.locks.run(contended, () => this.writeOnce(op), busy)
+      const result = await this.locks.run(contended, () => this.writeOnce(op, as), busy)
       this.stats.count(op.type, true)
       return result
     } catch (e) {
@@ -234,7 +244,7 @@ export class V2Store {
     }
   }
 
-  private async writeOnce(op: WriteOperation): Promise<V2Result> {
+  private async writeOnce(op: WriteOperation, as: WriteAs | undefined): Promise<V2Result> {
     // An error decided from a local read may be stale on a follower: it is confirmed on a state read
     // after a ReadIndex barrier (or after our own txn failed, which is just as recent).
     let fresh = false
@@ -256,7 +266,7 @@ export class V2Store {
         continue
       }
       const plan = decision.plan
-      const r = await this.backend.txn({ compare: plan.compares, success: plan.ops })
+      const r = await this.backend.txn({ compare: plan.compares, success: plan.ops }, as)
       if (r.succeeded) return planResult(plan, r.header.revision, now)
       if (attempt >= writeAttemptsMax) {
         throw new V2Error(V2Code.RaftInternal, 'cairn: gave up after too many conflicting concurrent writes', r.header.revision)
