@@ -108,7 +108,8 @@ export class Election {
     const signals = [opts.signal, opts.timeoutMs !== undefined ? AbortSignal.timeout(opts.timeoutMs) : undefined].filter((s) => s !== undefined)
     const signal = signals.length === 0 ? undefined : AbortSignal.any(signals)
     const ownsSession = this.opts.session === undefined
-    const session = this.opts.session ?? (await Session.create(this.client, { ttlSeconds: this.opts.ttlSeconds ?? SESSION_TTL_SECONDS_DEFAULT }))
+    const sessionOptions = { ttlSeconds: this.opts.ttlSeconds ?? SESSION_TTL_SECONDS_DEFAULT, ...(signal ? { signal } : {}) }
+    const session = this.opts.session ?? (await Session.create(this.client, sessionOptions))
     const key = keyFor(this.prefix, session.leaseId)
     if (session.claimed.has(key)) throw new AlreadyQueuedError(key)
     session.claimed.add(key)

@@ -93,7 +93,9 @@ export class Lock {
   private async take(opts: AcquireOptions, wait: boolean): Promise<LockHold | undefined> {
     const signal = combine(opts)
     const ownsSession = this.opts.session === undefined
-    const session = this.opts.session ?? (await Session.create(this.client, { ttlSeconds: this.opts.ttlSeconds ?? SESSION_TTL_SECONDS_DEFAULT }))
+    // The wait's deadline covers the session's grant too (a slow cluster must not stretch --timeout).
+    const sessionOptions = { ttlSeconds: this.opts.ttlSeconds ?? SESSION_TTL_SECONDS_DEFAULT, ...(signal ? { signal } : {}) }
+    const session = this.opts.session ?? (await Session.create(this.client, sessionOptions))
     const key = keyFor(this.prefix, session.leaseId)
     if (session.claimed.has(key)) throw new AlreadyQueuedError(key)
     session.claimed.add(key)

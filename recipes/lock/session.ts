@@ -15,6 +15,8 @@ export interface SessionOptions {
   ttlSeconds?: number
   /** Adopt this existing lease instead of granting one (e.g. after a restart). */
   leaseId?: number
+  /** Gives up granting (or adopting) the lease when it aborts (CanceledError). */
+  signal?: AbortSignal
 }
 
 /** The session ended: its lease expired or was revoked, or the session was closed. */
@@ -57,15 +59,16 @@ export class Session {
     if (!Number.isSafeInteger(ttl) || ttl <= 0) throw new RangeError(`session TTL: expected a positive number of seconds, got ${ttl}`)
     // Lease expiry is wall-clock time, as the keep-alive loop measures it.
     const sentAt = Date.now()
+    const call = opts.signal === undefined ? {} : { signal: opts.signal }
     let leaseId: number
     let grantedTtl: number
     if (opts.leaseId !== undefined) {
-      const r = await client.lease.keepAliveOnce(opts.leaseId)
+      const r = await client.lease.keepAliveOnce(opts.leaseId, call)
       if (r.ttl <= 0) throw new SessionLostError(opts.leaseId, 'the lease to adopt is gone')
       leaseId = opts.leaseId
       grantedTtl = r.ttl
     } else {
-      const r = await client.lease.grant(ttl)
+      const r = await client.lease.grant(ttl, call)
       leaseId = r.id
       grantedTtl = r.ttl
     }

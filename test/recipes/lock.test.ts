@@ -8,7 +8,7 @@ import { CanceledError, Client, toText } from '../../core/client/index.ts'
 import { Election, NotLeaderError } from '../../recipes/election/index.ts'
 import type { LeaderInfo } from '../../recipes/election/index.ts'
 import { fencedPut, guardedPut, Lock, LockLostError, Session } from '../../recipes/lock/index.ts'
-import { sleep, TestCluster } from '../cluster/harness.ts'
+import { freePort, sleep, TestCluster } from '../cluster/harness.ts'
 
 let cluster: TestCluster
 let client: Client
@@ -92,6 +92,18 @@ describe('Lock', () => {
     await expect(lock.acquire({ timeoutMs: 500 })).rejects.toBeInstanceOf(CanceledError)
     expect(await keysUnder('it/timeout/')).toEqual([hold.key])
     await hold.release()
+  })
+
+  it('the timeout bounds the session\'s lease grant as well (no member reachable)', async () => {
+    const nowhere = new Client({ endpoints: [`http://127.0.0.1:${await freePort()}`] })
+    try {
+      const t0 = Date.now()
+      await expect(new Lock(nowhere, 'it/nowhere').acquire({ timeoutMs: 300 })).rejects.toBeInstanceOf(CanceledError)
+      // Without it, the grant runs to the client's own deadline (5 s) first.
+      expect(Date.now() - t0).toBeLessThan(3000)
+    } finally {
+      nowhere.close()
+    }
   })
 
   it('LockHold.signal aborts promptly when the key is deleted or the lease revoked', async () => {
