@@ -107,12 +107,14 @@ export class AuthGate {
   }
 
   /**
-   * For a caller known only by its certificate: a short-lived token naming that user, to go with a
-   * request this member forwards to the leader. The leader sees this member's certificate, not the
-   * caller's, and checks the token like any other (the token secret is the cluster's). Undefined for
-   * any other caller (its own Authorization header is forwarded as it is) or while auth is off.
+   * The Authorization header to send with a request this member passes on (to the leader, or to its
+   * own v2 API) for a caller: the caller's own header if it sent one; for a caller known only by its
+   * certificate, a short-lived token naming that user, because the receiver sees this member's
+   * certificate, not the caller's (the token secret is the cluster's, so any member checks it).
+   * Undefined without credentials or while auth is off.
    */
-  forwardingToken(identity: Identity | undefined): string | undefined {
+  onwardAuthorization(authorization: string | undefined, identity: Identity | undefined): string | undefined {
+    if (authorization !== undefined) return authorization
     if (identity?.kind !== 'certificate') return undefined
     const state = this.state()
     if (!state.enabled || !state.users.has(identity.user)) return undefined

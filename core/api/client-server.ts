@@ -200,7 +200,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ClientApi
   if (path === '/new' && req.method === 'GET') {
     // The token directory is made through this member's v2 API, which checks credentials again:
     // the caller's go along.
-    const authorization = req.headers.authorization ?? opts.gate?.forwardingToken(identityFromRequest(req))
+    const authorization = opts.gate ? opts.gate.onwardAuthorization(req.headers.authorization, identityFromRequest(req)) : req.headers.authorization
     return newDiscoveryToken(req, res, url, opts.fetch ?? fetch, authorization)
   }
   if (path.startsWith('/v3/')) {

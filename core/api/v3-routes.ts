@@ -271,7 +271,7 @@ async function forwarded(ctx: RouteContext, url: string, body: unknown): Promise
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-cairn-forwarded': '1' }
   // The leader checks the same credentials again (tokens verify on every member); a caller known by
   // its certificate alone goes with a token naming it, since the leader sees our certificate.
-  const authorization = ctx.authorization ?? ctx.gate?.forwardingToken(ctx.identity)
+  const authorization = ctx.gate ? ctx.gate.onwardAuthorization(ctx.authorization, ctx.identity) : ctx.authorization
   if (authorization !== undefined) headers.authorization = authorization
   let answer: ForwardAnswer
   try {

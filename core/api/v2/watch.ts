@@ -44,10 +44,10 @@ export function eventOfRevision(index: number, events: Event[]): V2Event | undef
 /** A write that left a node behind: the node key's put whose record carries the action mark. */
 function markedNode(events: Event[]): { record: ActionRecord; change: Event } | undefined {
   for (const e of events) {
-    if (e.type !== 'PUT') continue
-    const path = pathOfKey(e.kv.key)
-    const by = path === undefined ? undefined : decodeNodeAction(e.kv.value)
-    if (by !== undefined) return { record: { ...by, path: path! }, change: e }
+    const path = e.type === 'PUT' ? pathOfKey(e.kv.key) : undefined
+    if (path === undefined) continue
+    const by = decodeNodeAction(e.kv.value)
+    if (by !== undefined) return { record: { ...by, path }, change: e }
   }
   return undefined
 }
